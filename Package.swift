@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "scim-server",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "scim-fcgi", targets: ["scim-fcgi"]),
+        .executable(name: "scimctl", targets: ["scimctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI",
+                       pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ",
+                       pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "SCIMCore",
+                dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "SCIMPostgres",
+                dependencies: ["SCIMCore", "CLibPQ", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "SCIMFastCGI",
+                dependencies: ["SCIMCore", "CFastCGI", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "scim-fcgi",
+                          dependencies: ["SCIMCore", "SCIMPostgres", "SCIMFastCGI",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "scimctl",
+                          dependencies: ["SCIMCore", "SCIMPostgres", .product(name: "Logging", package: "swift-log"),
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "SCIMCoreTests", dependencies: ["SCIMCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SCIMPostgresTests", dependencies: ["SCIMCore", "SCIMPostgres"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SCIMCore"]),
+    ]
+)

@@ -1,0 +1,122 @@
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) applied to a rendered resource.
+/// `id` and `schemas` are always returned; `attributes` narrows to what is listed.
+public struct Projection: Sendable, Equatable {
+    public var attributes: [AttributePath]
+    public var excludedAttributes: [AttributePath]
+
+    public static let all = Projection(attributes: [], excludedAttributes: [])
+
+    public init(attributes: [AttributePath], excludedAttributes: [AttributePath]) {
+        self.attributes = attributes
+        self.excludedAttributes = excludedAttributes
+    }
+
+    public init(attributes: String?, excludedAttributes: String?) throws(SCIMError) {
+        self.attributes = try Projection.parseList(attributes)
+        self.excludedAttributes = try Projection.parseList(excludedAttributes)
+    }
+
+    public var isAll: Bool { attributes.isEmpty && excludedAttributes.isEmpty }
+
+    /// Whether the projection can leave out `name` (a top-level attribute of the core schema).
+    public func excludes(_ name: String) -> Bool {
+        if excludedAttributes.contains(where: { $0.schemaURI == nil && $0.subAttribute == nil && $0.name.caseInsensitiveEquals(name) }) {
+            return true
+        }
+        return !attributes.isEmpty && !attributes.contains { $0.name.caseInsensitiveEquals(name) }
+    }
+
+    static func parseList(_ text: String?) throws(SCIMError) -> [AttributePath] {
+        guard let text, !text.isEmpty else { return [] }
+        var paths: [AttributePath] = []
+        for item in text.split(separator: ",") {
+            let trimmed = String(item.trimmingSpacesSubstring)
+            guard !trimmed.isEmpty else { continue }
+            let path = try FilterParser.parsePatchPath(trimmed)
+            guard path.valueFilter == nil else {
+                throw .badRequest(.invalidValue, "'\(trimmed.prefix(100))' is not an attribute name.")
+            }
+            paths.append(path.attribute)
+        }
+        return paths
+    }
+
+    public func apply(to resource: JSONObject, resourceType: ResourceTypeDefinition) -> JSONObject {
+        guard !isAll else { return resource }
+        var result = JSONObject()
+        for member in resource.members {
+            let key = member.key
+            if key == "schemas" || key == "id" { result.append(key, member.value); continue }
+            if let ext = resourceType.extensionSchema(key), case .object(let inner) = member.value {
+                var kept = JSONObject()
+                for attribute in inner.members {
+                    if let value = project(attribute.value, schema: ext.id, name: attribute.key) { kept.append(attribute.key, value) }
+                }
+                if !kept.isEmpty { result.append(key, .object(kept)) }
+                continue
+            }
+            if let value = project(member.value, schema: resourceType.schema.id, name: key) { result.append(key, value) }
+        }
+        return result
+    }
+
+    private func matches(_ path: AttributePath, schema: String, name: String) -> Bool {
+        if let uri = path.schemaURI, !uri.caseInsensitiveEquals(schema) { return false }
+        if path.schemaURI == nil, schema != CoreSchemas.userURN, schema != CoreSchemas.groupURN {
+            // An unqualified name refers to the core schema, but "manager" alone is unambiguous enough.
+            return path.name.caseInsensitiveEquals(name)
+        }
+        return path.name.caseInsensitiveEquals(name)
+    }
+
+    private func project(_ value: JSONValue, schema: String, name: String) -> JSONValue? {
+        var value = value
+        for excluded in excludedAttributes where matches(excluded, schema: schema, name: name) {
+            guard let sub = excluded.subAttribute else { return nil }
+            value = Projection.removing(sub, from: value)
+        }
+        guard !attributes.isEmpty else { return value }
+        let selected = attributes.filter { matches($0, schema: schema, name: name) }
+        if selected.isEmpty { return nil }
+        if selected.contains(where: { $0.subAttribute == nil }) { return value }
+        let subs = selected.compactMap(\.subAttribute)
+        return Projection.keeping(subs, in: value)
+    }
+
+    private static func removing(_ sub: String, from value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(var object):
+            object.removeValue(caseInsensitive: sub)
+            return .object(object)
+        case .array(let elements):
+            return .array(elements.map { removing(sub, from: $0) })
+        default:
+            return value
+        }
+    }
+
+    private static func keeping(_ subs: [String], in value: JSONValue) -> JSONValue? {
+        switch value {
+        case .object(let object):
+            var kept = JSONObject()
+            for member in object.members where subs.contains(where: { $0.caseInsensitiveEquals(member.key) }) {
+                kept.append(member.key, member.value)
+            }
+            return kept.isEmpty ? nil : .object(kept)
+        case .array(let elements):
+            let kept = elements.compactMap { keeping(subs, in: $0) }
+            return kept.isEmpty ? nil : .array(kept)
+        default:
+            return nil
+        }
+    }
+}
+
+extension Substring {
+    var trimmingSpacesSubstring: Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
+    }
+}

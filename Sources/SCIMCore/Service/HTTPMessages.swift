@@ -1,0 +1,114 @@
+/// An HTTP request as the transport hands it to the service: nothing FastCGI-specific.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The percent-encoded path, without the query string.
+    public var path: String
+    /// Decoded query parameters; names are kept as sent, lookups ignore case.
+    public var query: [(name: String, value: String)]
+    /// Header values by lower-case name.
+    public var headers: [String: String]
+    public var body: [UInt8]
+    /// `scheme://host` as the client addressed us, for `Location` and `meta.location`.
+    public var origin: String
+
+    public init(method: String, path: String, query: [(name: String, value: String)] = [], headers: [String: String] = [:],
+                body: [UInt8] = [], origin: String = "http://localhost") {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.origin = origin
+    }
+
+    public func queryValue(_ name: String) -> String? {
+        query.first { $0.name.caseInsensitiveEquals(name) }?.value
+    }
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// Splits a raw query string into decoded pairs; `+` is a space (form encoding, as Entra's filters arrive).
+    public static func parseQuery(_ raw: String) -> [(name: String, value: String)] {
+        raw.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = percentDecode(parts[0], plusIsSpace: true) ?? String(parts[0])
+            let value = parts.count > 1 ? (percentDecode(parts[1], plusIsSpace: true) ?? String(parts[1])) : ""
+            return (name, value)
+        }
+    }
+
+    /// Percent-decodes `text`; nil when the result is not valid UTF-8 or an escape is malformed.
+    public static func percentDecode<S: StringProtocol>(_ text: S, plusIsSpace: Bool = false) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+                bytes.append(high << 4 | low)
+            } else if plusIsSpace && byte == UInt8(ascii: "+") {
+                bytes.append(0x20)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - 48
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - 87
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - 55
+        default: return nil
+        }
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    /// The tenant the request was for, when known: for the request log, not sent.
+    public var tenant: String?
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], tenant: String? = nil) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.tenant = tenant
+    }
+
+    public static let scimContentType = "application/scim+json"
+
+    public static func json(_ status: Int, _ value: JSONValue, headers: [(String, String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", scimContentType)] + headers, body: value.serializedBytes())
+    }
+
+    public static func error(_ error: SCIMError) -> HTTPResponse {
+        json(error.status, error.body, headers: error.headers)
+    }
+
+    public static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 200: return "OK"
+        case 201: return "Created"
+        case 204: return "No Content"
+        case 304: return "Not Modified"
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 409: return "Conflict"
+        case 412: return "Precondition Failed"
+        case 413: return "Payload Too Large"
+        case 415: return "Unsupported Media Type"
+        case 429: return "Too Many Requests"
+        case 500: return "Internal Server Error"
+        case 501: return "Not Implemented"
+        case 503: return "Service Unavailable"
+        default: return "Status \(status)"
+        }
+    }
+}

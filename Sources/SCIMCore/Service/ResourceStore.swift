@@ -1,0 +1,92 @@
+/// A resource as the store returns it.
+public struct StoredResource: Sendable, Equatable {
+    public var id: String
+    /// The normalised attributes (see `ResourceNormalizer`); `id` and `meta` are not in it.
+    public var attributes: JSONObject
+    public var version: Int
+    /// RFC 3339 UTC timestamps.
+    public var created: String
+    public var lastModified: String
+
+    public init(id: String, attributes: JSONObject, version: Int, created: String, lastModified: String) {
+        self.id = id
+        self.attributes = attributes
+        self.version = version
+        self.created = created
+        self.lastModified = lastModified
+    }
+}
+
+/// A user about to be written, with the values the store keeps in real columns for filtering and
+/// uniqueness, derived in one place (`UserWrite.init`) from the attributes.
+public struct UserWrite: Sendable {
+    public var attributes: JSONObject
+    public var userName: String
+    public var externalId: String?
+    public var displayName: String?
+    public var active: Bool
+
+    public init(attributes: JSONObject) throws(SCIMError) {
+        guard let userName = attributes["userName"]?.stringValue, !userName.trimmingSpaces.isEmpty else {
+            throw .badRequest(.invalidValue, "'userName' is required and must be a non-empty string.")
+        }
+        self.attributes = attributes
+        self.userName = userName
+        self.externalId = attributes["externalId"]?.stringValue
+        self.displayName = attributes["displayName"]?.stringValue
+        // RFC 7643 leaves an absent "active" to the provider; a provisioned user is active unless told otherwise.
+        self.active = attributes["active"]?.boolValue ?? true
+    }
+}
+
+/// The outcome of checking a bearer token against a tenant.
+public struct AuthenticatedKey: Sendable {
+    public var tenantId: String
+    public var tenantSlug: String
+    public var keyId: String
+    public var keyPrefix: String
+    public var scopes: [String]
+    public var scimEnabled: Bool
+
+    public init(tenantId: String, tenantSlug: String, keyId: String, keyPrefix: String, scopes: [String], scimEnabled: Bool) {
+        self.tenantId = tenantId
+        self.tenantSlug = tenantSlug
+        self.keyId = keyId
+        self.keyPrefix = keyPrefix
+        self.scopes = scopes
+        self.scimEnabled = scimEnabled
+    }
+}
+
+public struct ListPage: Sendable {
+    public var totalResults: Int
+    public var resources: [StoredResource]
+
+    public init(totalResults: Int, resources: [StoredResource]) {
+        self.totalResults = totalResults
+        self.resources = resources
+    }
+}
+
+/// The store behind the service. Each request runs inside one `transaction`; what a transaction
+/// reads and writes is confined to the tenant it was scoped to.
+public protocol ResourceStore {
+    /// Runs `body` in one database transaction, retried a bounded number of times on serialization
+    /// failures and deadlocks. Errors from the database arrive as `SCIMError` (503 when unreachable).
+    func transaction<T>(_ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T
+}
+
+public protocol StoreTransaction {
+    /// Looks up a live key for the tenant with this slug. nil for an unknown tenant, an unknown,
+    /// revoked or expired key, and a key of another tenant alike, so a caller learns nothing.
+    func authenticate(tenantSlug: String, bearerToken: String) throws(SCIMError) -> AuthenticatedKey?
+    /// Scopes the rest of the transaction to one tenant (row-level security reads it).
+    func scope(toTenant tenantId: String) throws(SCIMError)
+
+    func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource
+    func fetchUser(id: String, forUpdate: Bool) throws(SCIMError) -> StoredResource?
+    func listUsers(filter: FilterExpression?, startIndex: Int, count: Int) throws(SCIMError) -> ListPage
+    /// Overwrites the user; the version goes up by one. nil when the user does not exist.
+    func updateUser(id: String, _ user: UserWrite) throws(SCIMError) -> StoredResource?
+    func deleteUser(id: String) throws(SCIMError) -> Bool
+}

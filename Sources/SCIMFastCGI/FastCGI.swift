@@ -1,0 +1,92 @@
+import CFastCGI
+import SCIMCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every C call to libfcgi in the project is in this file.
+public enum FastCGI {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// `FCGX_Init`, once per process before any other libfcgi call.
+    public static func initialize() throws(Failure) {
+        guard FCGX_Init() == 0 else { throw Failure(description: "FCGX_Init failed") }
+    }
+
+    /// True when fd 0 is a listening socket handed over by spawn-fcgi or systemd.
+    public static var standardInputIsListeningSocket: Bool { FCGX_IsCGI() == 0 }
+
+    /// Opens a unix socket (a path) or a TCP socket (`host:port` or `:port`) to listen on.
+    public static func openSocket(_ address: String, backlog: Int32) throws(Failure) -> Int32 {
+        if address.hasPrefix("/") { unlink(address) }
+        let fd = FCGX_OpenSocket(address, backlog)
+        guard fd >= 0 else { throw Failure(description: "cannot listen on \(address): \(String(cString: strerror(errno)))") }
+        return fd
+    }
+}
+
+/// One FastCGI request slot: a heap-allocated `FCGX_Request` (libfcgi keeps pointers into it
+/// across calls, so it must not move) bound to the listening socket.
+final class FastCGIRequestSlot {
+    let request: UnsafeMutablePointer<FCGX_Request>
+
+    init(listenFD: Int32) {
+        request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        request.initialize(to: FCGX_Request())
+        FCGX_InitRequest(request, listenFD, 0)
+    }
+
+    deinit {
+        FCGX_Free(request, 1)
+        request.deallocate()
+    }
+
+    /// Accepts one connection. Returns false when none was ready (the listening socket is
+    /// non-blocking and another worker took it) or accept failed.
+    func accept() -> Bool { FCGX_Accept_r(request) >= 0 }
+
+    func finish() { FCGX_Finish_r(request) }
+
+    func parameter(_ name: String) -> String? {
+        guard let value = FCGX_GetParam(name, request.pointee.envp) else { return nil }
+        return String(cString: value)
+    }
+
+    /// All request parameters (CGI variables).
+    func parameters() -> [String: String] {
+        var result: [String: String] = [:]
+        guard var cursor = request.pointee.envp else { return result }
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        return result
+    }
+
+    /// Reads up to `limit` bytes of the body.
+    func readBody(limit: Int) -> [UInt8] {
+        var body: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while body.count < limit {
+            let wanted = Int32(min(chunk.count, limit - body.count))
+            let got = chunk.withUnsafeMutableBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { FCGX_GetStr($0.baseAddress, wanted, request.pointee.in) }
+            }
+            if got <= 0 { break }
+            body.append(contentsOf: chunk[0..<Int(got)])
+        }
+        return body
+    }
+
+    func write(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { _ = FCGX_PutStr($0.baseAddress, Int32(buffer.count), request.pointee.out) }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The prefork parent. It forks workers before any thread exists, replaces a worker that dies,
+/// on SIGHUP starts a fresh set and retires the old one (the socket stays open, so no request is
+/// refused), and on SIGTERM/SIGINT asks every worker to finish and exits 0 once they have.
+/// It handles signals with `sigwait` only: no handlers, no threads.
+public final class Supervisor {
+    public typealias WorkerMain = () -> Int32
+
+    let workerCount: Int
+    let logger: Logger
+    let workerMain: WorkerMain
+    let shutdownGraceSeconds: Int
+    private var workers: Set<pid_t> = []
+    private var retiring: Set<pid_t> = []
+    private var recentExits: [Int64] = []
+
+    public init(workerCount: Int, shutdownGraceSeconds: Int = 30, logger: Logger, workerMain: @escaping WorkerMain) {
+        self.workerCount = max(1, workerCount)
+        self.shutdownGraceSeconds = shutdownGraceSeconds
+        self.logger = logger
+        self.workerMain = workerMain
+    }
+
+    public func run() -> Int32 {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&signals, signal) }
+        sigprocmask(SIG_BLOCK, &signals, nil)
+        for _ in 0..<workerCount { spawn() }
+        logger.info("supervisor started", metadata: ["pid": "\(getpid())", "workers": "\(workerCount)"])
+        while true {
+            var received: Int32 = 0
+            guard sigwait(&signals, &received) == 0 else { continue }
+            switch received {
+            case SIGCHLD:
+                reap(respawn: true)
+            case SIGHUP:
+                logger.info("replacing workers (SIGHUP)")
+                let old = workers
+                retiring.formUnion(old)
+                workers.subtract(old)
+                for _ in 0..<workerCount { spawn() }
+                for pid in old { kill(pid, SIGTERM) }
+            default:
+                return shutDown(signals: signals)
+            }
+        }
+    }
+
+    private func spawn() {
+        // A worker that keeps dying right away (a broken configuration) must not make us fork in a
+        // tight loop: above 10 exits in 10 s, wait a second before each new worker.
+        let now = monotonicNanoseconds()
+        recentExits.removeAll { now - $0 > 10_000_000_000 }
+        if recentExits.count > 10 { sleep(1) }
+        let pid = fork()
+        if pid == 0 {
+            var none = sigset_t()
+            sigemptyset(&none)
+            sigaddset(&none, SIGHUP)
+            sigaddset(&none, SIGCHLD)
+            sigprocmask(SIG_UNBLOCK, &none, nil)
+            signal(SIGHUP, SIG_IGN)
+            _exit(workerMain())
+        }
+        if pid < 0 {
+            logger.error("fork failed", metadata: ["errno": "\(errno)"])
+            return
+        }
+        workers.insert(pid)
+    }
+
+    private func reap(respawn: Bool) {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { return }
+            if retiring.remove(pid) != nil { continue }
+            guard workers.remove(pid) != nil else { continue }
+            let signaled = (status & 0x7f) != 0
+            logger.warning("worker exited", metadata: [
+                "pid": "\(pid)", signaled ? "signal" : "status": "\(signaled ? status & 0x7f : (status >> 8) & 0xff)",
+            ])
+            recentExits.append(monotonicNanoseconds())
+            if respawn { spawn() }
+        }
+    }
+
+    private func shutDown(signals: sigset_t) -> Int32 {
+        logger.info("shutting down: workers finish their requests")
+        let all = workers.union(retiring)
+        retiring = all
+        workers = []
+        for pid in all { kill(pid, SIGTERM) }
+        var mask = signals
+        let deadline = monotonicNanoseconds() + Int64(shutdownGraceSeconds) * 1_000_000_000
+        while !retiring.isEmpty {
+            reap(respawn: false)
+            if retiring.isEmpty { break }
+            let remaining = deadline - monotonicNanoseconds()
+            if remaining <= 0 {
+                logger.warning("workers did not stop in time; killing them", metadata: ["count": "\(retiring.count)"])
+                for pid in retiring { kill(pid, SIGKILL) }
+                while waitpid(-1, nil, 0) > 0 {}
+                break
+            }
+            var timeout = timespec(tv_sec: Int(min(remaining / 1_000_000_000, 1)), tv_nsec: 200_000_000)
+            _ = sigtimedwait(&mask, nil, &timeout)
+        }
+        logger.info("stopped")
+        return 0
+    }
+}

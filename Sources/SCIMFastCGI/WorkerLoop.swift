@@ -1,0 +1,121 @@
+import Logging
+import SCIMCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The accept loop of one worker process. SIGTERM stays blocked in workers and is looked for
+/// (`sigpending`) between requests only, so a request in flight always finishes: the worker then
+/// drains connections already queued and exits 0. Polling with a short timeout keeps that check
+/// within a quarter second without a signal handler.
+public struct WorkerLoop {
+    public typealias Handler = (HTTPRequest) -> HTTPResponse
+
+    let listenFD: Int32
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    public init(listenFD: Int32, maxBodyBytes: Int, logger: Logger) {
+        self.listenFD = listenFD
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+    }
+
+    public func run(_ handler: Handler) -> Int32 {
+        let flags = fcntl(listenFD, F_GETFL)
+        _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        sigprocmask(SIG_BLOCK, &stopSignals, nil)
+        let slot = FastCGIRequestSlot(listenFD: listenFD)
+        var stopping = false
+        var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let ready = poll(&fds, 1, stopping ? 0 : 250)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                logger.critical("poll failed", metadata: ["errno": "\(errno)"])
+                return 1
+            }
+            if !stopping {
+                var pending = sigset_t()
+                sigpending(&pending)
+                stopping = sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1
+            }
+            if fds[0].revents & Int16(POLLIN) != 0, slot.accept() {
+                serve(slot, handler)
+                continue
+            }
+            if stopping { return 0 }
+        }
+    }
+
+    private func serve(_ slot: FastCGIRequestSlot, _ handler: Handler) {
+        let started = monotonicNanoseconds()
+        let parameters = slot.parameters()
+        let requestId = parameters["REQUEST_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? RequestID.generate()
+        let method = parameters["REQUEST_METHOD"] ?? "GET"
+        let uri = parameters["REQUEST_URI"] ?? "/"
+        let (path, rawQuery) = splitURI(uri)
+        let contentLength = Int(parameters["CONTENT_LENGTH"] ?? "") ?? 0
+        var response: HTTPResponse
+        if contentLength > maxBodyBytes {
+            response = .error(SCIMError(status: 413, detail: "The request body is larger than \(maxBodyBytes) bytes."))
+        } else {
+            let body = contentLength > 0 ? slot.readBody(limit: contentLength) : []
+            var headers: [String: String] = [:]
+            for (name, value) in parameters where name.hasPrefix("HTTP_") {
+                headers[name.dropFirst(5).lowercased().replacingUnderscores] = value
+            }
+            if let type = parameters["CONTENT_TYPE"] { headers["content-type"] = type }
+            let scheme = parameters["HTTPS"].map { $0.lowercased() == "on" } == true ? "https" : (parameters["REQUEST_SCHEME"] ?? "http")
+            let host = parameters["HTTP_HOST"] ?? parameters["SERVER_NAME"] ?? "localhost"
+            let request = HTTPRequest(method: method, path: path, query: HTTPRequest.parseQuery(rawQuery), headers: headers,
+                                      body: body, origin: "\(scheme)://\(host)")
+            response = handler(request)
+        }
+        response.headers.append(("X-Request-Id", requestId))
+        slot.write(Self.encode(response))
+        slot.finish()
+        let elapsed = Double(monotonicNanoseconds() - started) / 1_000_000
+        // One line per request; never the query (it can carry user names) or any header.
+        logger.info("request", metadata: [
+            "request_id": "\(requestId)", "tenant": "\(response.tenant ?? "-")", "method": "\(method)",
+            "path": "\(path.prefix(300))", "status": "\(response.status)",
+            "duration_ms": "\((elapsed * 100).rounded() / 100)",
+        ])
+    }
+
+    static func encode(_ response: HTTPResponse) -> [UInt8] {
+        var head = "Status: \(response.status) \(HTTPResponse.reasonPhrase(response.status))\r\n"
+        for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
+        if response.status != 204 && response.status != 304 { head += "Content-Length: \(response.body.count)\r\n" }
+        head += "\r\n"
+        return Array(head.utf8) + response.body
+    }
+
+    private func splitURI(_ uri: String) -> (String, String) {
+        guard let mark = uri.firstIndex(of: "?") else { return (uri, "") }
+        return (String(uri[..<mark]), String(uri[uri.index(after: mark)...]))
+    }
+}
+
+enum RequestID {
+    static func generate() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(UInt8.random(in: 0...255, using: &rng), radix: 16).leftPadded2 }.joined()
+    }
+}
+
+func monotonicNanoseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+extension String {
+    var replacingUnderscores: String { String(map { $0 == "_" ? "-" : $0 }) }
+    var leftPadded2: String { count >= 2 ? self : "0" + self }
+}

@@ -1,0 +1,71 @@
+import Crypto
+
+/// API key tokens: `sk_<prefix>_<secret>`. The prefix finds the key row and is safe to show; the
+/// secret (40 base62 characters, about 238 bits) exists only in the token the admin copies once.
+/// We store SHA-256 of the whole token; a fast hash is right for a high-entropy secret.
+public struct APIKeyToken: Sendable {
+    public let prefix: String
+    public let token: String
+
+    static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+    static let prefixAlphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
+
+    public static func generate() -> APIKeyToken {
+        var rng = SystemRandomNumberGenerator()
+        let prefix = String(decoding: (0..<10).map { _ in prefixAlphabet.randomElement(using: &rng)! }, as: UTF8.self)
+        let secret = String(decoding: (0..<40).map { _ in alphabet.randomElement(using: &rng)! }, as: UTF8.self)
+        return APIKeyToken(prefix: prefix, token: "sk_\(prefix)_\(secret)")
+    }
+
+    /// The prefix of a presented token, or nil when it is not shaped like one of ours.
+    public static func prefix(of token: String) -> String? {
+        let parts = token.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "sk", parts[1].utf8.count == 10, parts[2].utf8.count == 40 else { return nil }
+        return String(parts[1])
+    }
+
+    public static func hash(_ token: String) -> [UInt8] {
+        Array(SHA256.hash(data: Array(token.utf8)))
+    }
+
+    /// Compares in time independent of where the inputs differ.
+    public static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<a.count { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+
+    /// `\x…` hex text, the form bytea takes as a text bind.
+    static func byteaHex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = [UInt8(ascii: "\\"), UInt8(ascii: "x")]
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func bytes(fromByteaHex text: String) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count >= 2, utf8[0] == UInt8(ascii: "\\"), utf8[1] == UInt8(ascii: "x"), utf8.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var i = 2
+        while i < utf8.count {
+            guard let high = hexDigit(utf8[i]), let low = hexDigit(utf8[i + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            i += 2
+        }
+        return bytes
+    }
+
+    private static func hexDigit(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        case 0x41...0x46: return c - 0x41 + 10
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the database is: `DATABASE_URL`, or else the local cluster the quickstart created, whose
+/// connection string it writes to `.local/database_url` in the project folder. The folder is found
+/// by walking up from the working directory, then from the executable's own directory.
+public enum DatabaseLocation {
+    public static let localFile = ".local/database_url"
+
+    public static func resolve(environment: [String: String]) -> String? {
+        if let url = environment["DATABASE_URL"], !url.isEmpty { return url }
+        var starts: [String] = []
+        if let cwd = currentDirectory() { starts.append(cwd) }
+        if let exe = executableDirectory() { starts.append(exe) }
+        for start in starts {
+            var directory = start
+            while true {
+                if let text = readFile("\(directory)/\(localFile)") {
+                    let trimmed = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
+                    if !trimmed.isEmpty { return trimmed }
+                }
+                guard let slash = directory.lastIndex(of: "/"), directory != "/" else { break }
+                directory = slash == directory.startIndex ? "/" : String(directory[..<slash])
+            }
+        }
+        return nil
+    }
+
+    public static let missingMessage = "No database configured: set DATABASE_URL (for example postgresql://user@host/db), "
+        + "or run ./deploy/quickstart.sh, which creates a local cluster and records it in \(localFile)."
+
+    static func currentDirectory() -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buffer, buffer.count) != nil else { return nil }
+        let length = buffer.firstIndex(of: 0) ?? buffer.count
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func executableDirectory() -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        let path = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        return String(path[..<slash])
+    }
+
+    public static func readFile(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, file)
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

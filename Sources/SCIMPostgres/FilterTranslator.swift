@@ -1,0 +1,248 @@
+import SCIMCore
+
+/// Translates a SCIM filter into a parameterised SQL condition. Attribute names go through an
+/// allow-list (real columns first, then JSON paths built from the schema); values only ever become
+/// binds. A filter we cannot serve is a 400 `invalidFilter`, never a wrong answer.
+struct FilterTranslator {
+    struct Column {
+        var sql: String
+        var type: AttributeDefinition.DataType
+        var caseExact: Bool
+    }
+
+    let resourceType: ResourceTypeDefinition
+    /// Top-level attributes (lower-cased name) that live in their own column.
+    let columns: [String: Column]
+    let jsonColumn = "attributes"
+
+    static let users = FilterTranslator(resourceType: CoreSchemas.userResourceType, columns: [
+        "id": Column(sql: "id", type: .reference, caseExact: true),
+        "username": Column(sql: "user_name", type: .string, caseExact: false),
+        "externalid": Column(sql: "external_id", type: .string, caseExact: true),
+        "displayname": Column(sql: "display_name", type: .string, caseExact: false),
+        "active": Column(sql: "active", type: .boolean, caseExact: false),
+        "meta.created": Column(sql: "created_at", type: .dateTime, caseExact: false),
+        "meta.lastmodified": Column(sql: "updated_at", type: .dateTime, caseExact: false),
+    ])
+
+    /// What a path in the filter refers to.
+    enum Operand {
+        /// A scalar SQL expression (a column or a `->>` path).
+        case scalar(sql: String, type: AttributeDefinition.DataType, caseExact: Bool, isUUID: Bool)
+        /// Elements of a multi-valued attribute: `jsonb` array expression, and the sub-attribute compared.
+        case elements(array: String, definition: AttributeDefinition, sub: AttributeDefinition)
+    }
+
+    func translate(_ expression: FilterExpression) throws(SCIMError) -> SQL {
+        try translate(expression, element: nil)
+    }
+
+    /// `element` is set inside a value path: names refer to sub-attributes of that element.
+    private func translate(_ expression: FilterExpression, element: (alias: String, definition: AttributeDefinition)?) throws(SCIMError) -> SQL {
+        switch expression {
+        case .and(let a, let b):
+            return "(\(try translate(a, element: element)) and \(try translate(b, element: element)))"
+        case .or(let a, let b):
+            return "(\(try translate(a, element: element)) or \(try translate(b, element: element)))"
+        case .not(let a):
+            return "(not coalesce(\(try translate(a, element: element)), false))"
+        case .valuePath(let path, let inner):
+            guard element == nil else { throw .badRequest(.invalidFilter, "Value filters cannot be nested.") }
+            let (array, definition) = try multiValued(path)
+            let condition = try translate(inner, element: ("e.v", definition))
+            return "exists (select 1 from jsonb_array_elements(coalesce(\(unsafeRaw: array), '[]'::jsonb)) as e(v) where \(condition))"
+        case .present(let path):
+            switch try resolve(path, element: element) {
+            case .scalar(let sql, let type, _, _):
+                return type == .string ? "(\(unsafeRaw: sql) is not null and \(unsafeRaw: sql) <> '')" : "(\(unsafeRaw: sql) is not null)"
+            case .elements(let array, _, let sub):
+                return "exists (select 1 from jsonb_array_elements(coalesce(\(unsafeRaw: array), '[]'::jsonb)) as e(v) "
+                    + "where (e.v->>\(unsafeRaw: literal(sub.name))) is not null)"
+            }
+        case .compare(let path, let op, let value):
+            switch try resolve(path, element: element) {
+            case .scalar(let sql, let type, let caseExact, let isUUID):
+                return try compare(sql, type: type, caseExact: caseExact, isUUID: isUUID, op, value, path: path)
+            case .elements(let array, _, let sub):
+                let condition = try compare("(e.v->>\(literal(sub.name)))", type: sub.type, caseExact: sub.caseExact, isUUID: false,
+                                            op, value, path: path)
+                return "exists (select 1 from jsonb_array_elements(coalesce(\(unsafeRaw: array), '[]'::jsonb)) as e(v) where \(condition))"
+            }
+        }
+    }
+
+    /// A SQL string literal for a schema-defined name (never client text: names come from the schema).
+    private func literal(_ name: String) -> String { "'\(name.replacingQuotes)'" }
+
+    private func unsupported(_ path: AttributePath) -> SCIMError {
+        .badRequest(.invalidFilter, "Filtering on '\(path.description.prefix(200))' is not supported: no such attribute.")
+    }
+
+    /// The schema and JSON container for a path's attribute.
+    private func locate(_ path: AttributePath) throws(SCIMError) -> (definition: AttributeDefinition, container: String, isCore: Bool) {
+        var schema = resourceType.schema
+        if let uri = path.schemaURI {
+            if uri.caseInsensitiveEquals(resourceType.schema.id) {
+                schema = resourceType.schema
+            } else if let ext = resourceType.extensionSchema(uri) {
+                schema = ext
+            } else {
+                throw .badRequest(.invalidFilter, "Unknown schema '\(uri.prefix(200))' in the filter.")
+            }
+        }
+        let isCore = schema.id == resourceType.schema.id
+        let definition = schema.attribute(named: path.name)
+        if definition == nil, path.schemaURI == nil {
+            // `manager eq "id"` (Entra's legacy check) names the enterprise manager without its URN.
+            let matches = resourceType.extensions.compactMap { ext in ext.attribute(named: path.name).map { (ext, $0) } }
+            if matches.count == 1 {
+                return (matches[0].1, "\(jsonColumn)->\(literal(matches[0].0.id))", false)
+            }
+        }
+        guard let definition else { throw unsupported(path) }
+        return (definition, isCore ? jsonColumn : "\(jsonColumn)->\(literal(schema.id))", isCore)
+    }
+
+    private func multiValued(_ path: AttributePath) throws(SCIMError) -> (array: String, definition: AttributeDefinition) {
+        let (definition, container, _) = try locate(path)
+        guard definition.multiValued, definition.type == .complex, path.subAttribute == nil else {
+            throw .badRequest(.invalidFilter, "'\(path.description.prefix(200))[...]' needs a multi-valued complex attribute.")
+        }
+        return ("\(container)->\(literal(definition.name))", definition)
+    }
+
+    private func resolve(_ path: AttributePath, element: (alias: String, definition: AttributeDefinition)?) throws(SCIMError) -> Operand {
+        if let element {
+            guard path.schemaURI == nil, path.subAttribute == nil, let sub = element.definition.subAttribute(named: path.name) else {
+                throw .badRequest(.invalidFilter,
+                                  "'\(path.description.prefix(200))' is not a sub-attribute of '\(element.definition.name)'.")
+            }
+            return .scalar(sql: "(\(element.alias)->>\(literal(sub.name)))", type: sub.type, caseExact: sub.caseExact, isUUID: false)
+        }
+        let isCoreOrUnqualified = path.schemaURI == nil || path.schemaURI!.caseInsensitiveEquals(resourceType.schema.id)
+        if isCoreOrUnqualified {
+            let key = (path.name + (path.subAttribute.map { ".\($0)" } ?? "")).lowercased()
+            if let column = columns[key] {
+                return .scalar(sql: column.sql, type: column.type, caseExact: column.caseExact, isUUID: key == "id")
+            }
+            if path.name.caseInsensitiveEquals("meta") || path.name.caseInsensitiveEquals("id") { throw unsupported(path) }
+        }
+        let (definition, container, _) = try locate(path)
+        let attribute = "\(container)->\(literal(definition.name))"
+        if definition.type == .complex {
+            // A complex attribute compared as a whole compares its "value" (RFC 7644 §3.4.2.2, e.g. `emails co "x"`).
+            guard let sub = path.subAttribute.map({ definition.subAttribute(named: $0) }) ?? definition.subAttribute(named: "value") else {
+                throw unsupported(path)
+            }
+            if definition.multiValued { return .elements(array: attribute, definition: definition, sub: sub) }
+            return .scalar(sql: "(\(attribute)->>\(literal(sub.name)))", type: sub.type, caseExact: sub.caseExact, isUUID: false)
+        }
+        guard path.subAttribute == nil else { throw unsupported(path) }
+        if definition.multiValued {
+            return .scalar(sql: "(\(attribute)->>0)", type: definition.type, caseExact: definition.caseExact, isUUID: false)
+        }
+        return .scalar(sql: "(\(container)->>\(literal(definition.name)))", type: definition.type, caseExact: definition.caseExact,
+                       isUUID: false)
+    }
+
+    private func compare(_ sql: String, type: AttributeDefinition.DataType, caseExact: Bool, isUUID: Bool,
+                         _ op: CompareOperator, _ value: FilterValue, path: AttributePath) throws(SCIMError) -> SQL {
+        let operand = SQL(unsafeRaw: sql)
+        if value == .null {
+            switch op {
+            case .eq: return "(\(operand) is null)"
+            case .ne: return "(\(operand) is not null)"
+            default: throw .badRequest(.invalidFilter, "'\(op.rawValue) null' is not a meaningful comparison.")
+            }
+        }
+        let text: String
+        switch value {
+        case .string(let s): text = s
+        case .number(let n): text = n
+        case .bool(let b): text = b ? "true" : "false"
+        case .null: text = ""
+        }
+        let sqlOperator: String
+        switch op {
+        case .eq: sqlOperator = "="
+        case .ne: sqlOperator = "<>"
+        case .gt: sqlOperator = ">"
+        case .ge: sqlOperator = ">="
+        case .lt: sqlOperator = "<"
+        case .le: sqlOperator = "<="
+        case .co, .sw, .ew: sqlOperator = "like"
+        }
+        func wrapNe(_ condition: SQL) -> SQL {
+            op == .ne ? "(\(operand) is null or \(condition))" : condition
+        }
+        if isUUID {
+            guard op == .eq || op == .ne else {
+                throw .badRequest(.invalidFilter, "'id' supports only eq and ne.")
+            }
+            // A value that is not a UUID names no resource; don't let it reach the uuid cast.
+            guard ResourceID.isValid(text) else { return op == .eq ? "false" : "true" }
+            return "(\(operand) \(unsafeRaw: sqlOperator) \(text)::uuid)"
+        }
+        switch type {
+        case .boolean:
+            guard op == .eq || op == .ne else {
+                throw .badRequest(.invalidFilter, "'\(path.description.prefix(200))' is a boolean; only eq and ne apply.")
+            }
+            let flag: Bool
+            if text.caseInsensitiveEquals("true") { flag = true } else if text.caseInsensitiveEquals("false") { flag = false } else {
+                throw .badRequest(.invalidFilter, "'\(path.description.prefix(200))' is a boolean; compare it with true or false.")
+            }
+            return wrapNe("((\(operand))::boolean \(unsafeRaw: sqlOperator) \(flag))")
+        case .integer, .decimal:
+            guard case .number = value, ![.co, .sw, .ew].contains(op) else {
+                throw .badRequest(.invalidFilter, "'\(path.description.prefix(200))' is numeric; compare it with a number.")
+            }
+            return wrapNe("((\(operand))::numeric \(unsafeRaw: sqlOperator) \(text)::numeric)")
+        case .dateTime:
+            guard ![.co, .sw, .ew].contains(op) else {
+                throw .badRequest(.invalidFilter, "'\(path.description.prefix(200))' is a dateTime; co, sw and ew do not apply.")
+            }
+            guard DateTimeText.isValid(text) else {
+                throw .badRequest(.invalidFilter, "'\(text.prefix(100))' is not an RFC 3339 dateTime.")
+            }
+            return wrapNe("((\(operand))::timestamptz \(unsafeRaw: sqlOperator) \(text)::timestamptz)")
+        case .string, .reference, .binary, .complex:
+            let left: SQL = caseExact ? operand : "lower(\(operand))"
+            switch op {
+            case .co, .sw, .ew:
+                let escaped = text.likeEscaped
+                let pattern = op == .co ? "%\(escaped)%" : (op == .sw ? "\(escaped)%" : "%\(escaped)")
+                let right: SQL = caseExact ? "\(pattern)" : "lower(\(pattern))"
+                return "(\(left) like \(right) escape '\\')"
+            default:
+                let right: SQL = caseExact ? "\(text)" : "lower(\(text))"
+                return wrapNe("(\(left) \(unsafeRaw: sqlOperator) \(right))")
+            }
+        }
+    }
+}
+
+/// A loose RFC 3339 check, so that a bad date is an `invalidFilter` rather than a database error.
+enum DateTimeText {
+    static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 10, bytes.count <= 40 else { return false }
+        let digit = { (i: Int) in bytes[i] >= 0x30 && bytes[i] <= 0x39 }
+        guard digit(0), digit(1), digit(2), digit(3), bytes[4] == UInt8(ascii: "-"), digit(5), digit(6),
+              bytes[7] == UInt8(ascii: "-"), digit(8), digit(9) else { return false }
+        return bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ":.-+TZtz ".utf8.contains($0) }
+    }
+}
+
+extension String {
+    var replacingQuotes: String { split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") }
+
+    var likeEscaped: String {
+        var out = ""
+        for c in self {
+            if c == "\\" || c == "%" || c == "_" { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+}

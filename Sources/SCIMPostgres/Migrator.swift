@@ -1,0 +1,94 @@
+import Crypto
+import Logging
+
+/// Applies the ordered SQL files of `deploy/sql/` forward-only. Each file runs in its own
+/// transaction together with its row in `scim.schema_migrations`; an advisory lock keeps two
+/// concurrent `migrate` runs from interleaving. Files are idempotent on their own as well, so a
+/// DBA may also run them by hand with psql.
+public struct Migrator {
+    public struct Migration: Sendable {
+        public var version: String
+        public var name: String
+        public var sql: String
+
+        public init(version: String, name: String, sql: String) {
+            self.version = version
+            self.name = name
+            self.sql = sql
+        }
+
+        /// `YYYYMMDDHHMMSS_verb_object.sql` -> version and name.
+        public init?(fileName: String, sql: String) {
+            guard fileName.hasSuffix(".sql"), let underscore = fileName.firstIndex(of: "_") else { return nil }
+            let version = String(fileName[..<underscore])
+            guard version.count == 14, version.allSatisfy(\.isNumber) else { return nil }
+            self.init(version: version, name: String(fileName.dropLast(4)), sql: sql)
+        }
+
+        var checksum: String {
+            SHA256.hash(data: Array(sql.utf8)).map { String($0, radix: 16).leftPadded(2) }.joined()
+        }
+    }
+
+    let connection: PostgresConnection
+    let logger: Logger
+    static let lockKey = 7_243_001
+
+    public init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Applies what is missing; returns the versions applied now.
+    @discardableResult
+    public func migrate(_ migrations: [Migration]) throws(PostgresError) -> [String] {
+        try connection.executeScript("select pg_advisory_lock(\(Self.lockKey))")
+        defer { _ = try? connection.executeScript("select pg_advisory_unlock(\(Self.lockKey))") }
+        try connection.executeScript("""
+            create schema if not exists scim;
+            create table if not exists scim.schema_migrations (
+                version    text        not null,
+                name       text        not null,
+                checksum   text        not null,
+                applied_at timestamptz not null default now(),
+                constraint schema_migrations_pkey primary key (version)
+            );
+            comment on table scim.schema_migrations is 'Which files of deploy/sql have been applied, by scimctl migrate.';
+            """)
+        let rows = try connection.execute("select version, checksum from scim.schema_migrations")
+        var applied: [String: String] = [:]
+        for row in rows.rows { if let v = row[0], let c = row[1] { applied[v] = c } }
+        var done: [String] = []
+        for migration in migrations.sorted(by: { $0.version < $1.version }) {
+            if let checksum = applied[migration.version] {
+                if checksum != migration.checksum {
+                    logger.warning("an applied migration file has changed since; migrations are forward-only, add a new file instead",
+                                   metadata: ["migration": "\(migration.name)"])
+                }
+                continue
+            }
+            do {
+                try connection.executeScript("begin")
+                try connection.executeScript(migration.sql)
+                try connection.execute("""
+                    insert into scim.schema_migrations (version, name, checksum)
+                    values (\(migration.version), \(migration.name), \(migration.checksum))
+                    """)
+                try connection.executeScript("commit")
+            } catch {
+                _ = try? connection.executeScript("rollback")
+                throw PostgresError(kind: error.kind, message: "\(migration.name): \(error.message)", sqlState: error.sqlState,
+                                    constraint: error.constraint, detail: error.detail)
+            }
+            logger.info("applied migration", metadata: ["migration": "\(migration.name)"])
+            done.append(migration.version)
+        }
+        return done
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

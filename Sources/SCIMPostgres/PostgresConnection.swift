@@ -1,0 +1,200 @@
+import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure reported by libpq or the server, keeping libpq's own message and the SQLSTATE.
+public struct PostgresError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        /// The connection could not be made or was lost; nothing more can be sent on it.
+        case connection
+        /// The server answered the statement with an error.
+        case server
+    }
+
+    public var kind: Kind
+    public var message: String
+    public var sqlState: String?
+    public var constraint: String?
+    public var detail: String?
+
+    public var description: String {
+        "\(sqlState.map { "[\($0)] " } ?? "")\(message)" + (detail.map { " (\($0))" } ?? "")
+    }
+
+    /// SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting down or starting).
+    public var isConnectionFailure: Bool {
+        kind == .connection || sqlState?.hasPrefix("08") == true || ["57P01", "57P02", "57P03"].contains(sqlState ?? "")
+    }
+
+    /// Failures that a retry of the whole transaction can cure.
+    public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
+}
+
+/// Rows copied out of a `PGresult`, which is freed at once.
+public struct PostgresRows: Sendable {
+    public var columns: [String]
+    public var rows: [[String?]]
+    /// The number of rows an INSERT/UPDATE/DELETE touched.
+    public var affected: Int
+
+    public subscript(row: Int, column: String) -> String? {
+        guard let index = columns.firstIndex(of: column) else { return nil }
+        return rows[row][index]
+    }
+}
+
+/// One libpq connection. Every C call to libpq in the project is in this file.
+public final class PostgresConnection {
+    private var handle: OpaquePointer?
+    private let conninfo: String
+    private let usePreparedStatements: Bool
+    private var preparedNames: [String: String] = [:]
+
+    /// Opens no connection yet; `connect()` or the first statement does.
+    public init(conninfo: String, usePreparedStatements: Bool = true) {
+        self.conninfo = conninfo
+        self.usePreparedStatements = usePreparedStatements
+    }
+
+    deinit { close() }
+
+    public var isConnected: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    public func connect() throws(PostgresError) {
+        close()
+        // A bounded connect timeout, so a request that arrives while the database is down fails fast.
+        let keys = ["dbname", "connect_timeout", "application_name"]
+        let values = [conninfo, "3", "scim-server"]
+        let connection: OpaquePointer? = withCStrings(keys) { keyPointers in
+            withCStrings(values) { valuePointers in
+                PQconnectdbParams(keyPointers, valuePointers, 1)
+            }
+        }
+        guard let connection else { throw PostgresError(kind: .connection, message: "out of memory creating a connection") }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection)).trimmedMessage
+            PQfinish(connection)
+            throw PostgresError(kind: .connection, message: message)
+        }
+        handle = connection
+        preparedNames = [:]
+    }
+
+    public func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        preparedNames = [:]
+    }
+
+    /// Runs a statement with binds. With `prepared`, the statement is prepared once per connection
+    /// under a generated name; without, it goes through the unnamed statement (PgBouncer-safe).
+    @discardableResult
+    public func execute(_ sql: SQL, prepared: Bool = false) throws(PostgresError) -> PostgresRows {
+        if !isConnected { try connect() }
+        guard let handle else { throw PostgresError(kind: .connection, message: "not connected") }
+        let (text, binds) = sql.render()
+        let result: OpaquePointer?
+        if prepared && usePreparedStatements {
+            let name = try preparedName(for: text, count: binds.count, handle: handle)
+            result = withOptionalCStrings(binds) { params in
+                PQexecPrepared(handle, name, Int32(binds.count), params, nil, nil, 0)
+            }
+        } else {
+            result = withOptionalCStrings(binds) { params in
+                text.withCString { PQexecParams(handle, $0, Int32(binds.count), nil, params, nil, nil, 0) }
+            }
+        }
+        return try consume(result, handle: handle)
+    }
+
+    /// Runs a statement without binds (BEGIN, COMMIT, DDL scripts with several statements).
+    @discardableResult
+    public func executeScript(_ text: String) throws(PostgresError) -> PostgresRows {
+        if !isConnected { try connect() }
+        guard let handle else { throw PostgresError(kind: .connection, message: "not connected") }
+        return try consume(PQexec(handle, text), handle: handle)
+    }
+
+    private func preparedName(for text: String, count: Int, handle: OpaquePointer) throws(PostgresError) -> String {
+        if let name = preparedNames[text] { return name }
+        let name = "scim_\(preparedNames.count + 1)"
+        let result = PQprepare(handle, name, text, Int32(count), nil)
+        _ = try consume(result, handle: handle)
+        preparedNames[text] = name
+        return name
+    }
+
+    private func consume(_ result: OpaquePointer?, handle: OpaquePointer) throws(PostgresError) -> PostgresRows {
+        guard let result else {
+            let error = PostgresError(kind: PQstatus(handle) == CONNECTION_OK ? .server : .connection,
+                                      message: String(cString: PQerrorMessage(handle)).trimmedMessage)
+            if error.kind == .connection { close() }
+            throw error
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            let columnCount = Int(PQnfields(result))
+            let rowCount = Int(PQntuples(result))
+            var columns: [String] = []
+            columns.reserveCapacity(columnCount)
+            for c in 0..<columnCount { columns.append(String(cString: PQfname(result, Int32(c)))) }
+            var rows: [[String?]] = []
+            rows.reserveCapacity(rowCount)
+            for r in 0..<rowCount {
+                var row: [String?] = []
+                row.reserveCapacity(columnCount)
+                for c in 0..<columnCount {
+                    if PQgetisnull(result, Int32(r), Int32(c)) == 1 {
+                        row.append(nil)
+                    } else {
+                        row.append(String(cString: PQgetvalue(result, Int32(r), Int32(c))))
+                    }
+                }
+                rows.append(row)
+            }
+            let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+            return PostgresRows(columns: columns, rows: rows, affected: affected)
+        default:
+            func field(_ code: Int32) -> String? {
+                guard let pointer = PQresultErrorField(result, code) else { return nil }
+                return String(cString: pointer)
+            }
+            let connectionLost = PQstatus(handle) != CONNECTION_OK
+            let error = PostgresError(kind: connectionLost ? .connection : .server,
+                                      message: field(Int32(UInt8(ascii: "M"))) ?? String(cString: PQresultErrorMessage(result)).trimmedMessage,
+                                      sqlState: field(Int32(UInt8(ascii: "C"))),
+                                      constraint: field(Int32(UInt8(ascii: "n"))),
+                                      detail: field(Int32(UInt8(ascii: "D"))))
+            if connectionLost { close() }
+            throw error
+        }
+    }
+}
+
+private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let duplicates = strings.map { strdup($0) }
+    defer { duplicates.forEach { free($0) } }
+    var pointers = duplicates.map { UnsafePointer($0) }
+    pointers.append(nil)
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+private func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    let duplicates = strings.map { $0.map { strdup($0) } ?? nil }
+    defer { duplicates.forEach { free($0) } }
+    let pointers = duplicates.map { $0.map { UnsafePointer($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
+extension String {
+    var trimmedMessage: String {
+        var s = Substring(self)
+        while let last = s.last, last == "\n" || last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,76 @@
+import Logging
+import SCIMCore
+
+/// The PostgreSQL implementation of `ResourceStore`, over one connection owned by this worker.
+public final class PostgresStore: ResourceStore {
+    public static let maxAttempts = 3
+
+    let connection: PostgresConnection
+    let logger: Logger
+
+    public init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Runs `body` between BEGIN and COMMIT. A serialization failure or deadlock, or a connection
+    /// found dead before COMMIT was sent (the server rolled the transaction back), runs it again on a
+    /// fresh connection, up to `maxAttempts` times. A connection lost during COMMIT leaves the
+    /// outcome unknown, so that is answered 503 rather than retried.
+    public func transaction<T>(_ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let transaction = PostgresTransaction(connection: connection)
+            var committing = false
+            do {
+                try transaction.run("begin")
+                let result = try body(transaction)
+                committing = true
+                try transaction.run("commit")
+                return result
+            } catch {
+                if let cause = transaction.databaseError {
+                    if cause.isConnectionFailure {
+                        if !committing && attempt < Self.maxAttempts {
+                            logger.notice("reconnecting to retry transaction", metadata: ["attempt": "\(attempt)", "cause": "\(cause)"])
+                            continue
+                        }
+                        throw translate(cause, committing: committing)
+                    }
+                    _ = try? connection.executeScript("rollback")
+                    if attempt < Self.maxAttempts {
+                        logger.notice("retrying transaction", metadata: ["attempt": "\(attempt)", "cause": "\(cause)"])
+                        continue
+                    }
+                    throw translate(cause, committing: committing)
+                }
+                if connection.isConnected { _ = try? connection.executeScript("rollback") }
+                throw error
+            }
+        }
+    }
+
+    func translate(_ cause: PostgresError, committing: Bool) -> SCIMError {
+        if cause.isConnectionFailure {
+            logger.error("database unavailable", metadata: ["error": "\(cause)"])
+            return .unavailable(committing
+                ? "The database connection was lost while committing; the outcome is unknown. Retry the request."
+                : "The database is unavailable. Retry the request shortly.")
+        }
+        if cause.isRetryable {
+            return .unavailable("The request conflicted with concurrent requests; retry it.", retryAfterSeconds: 1)
+        }
+        switch cause.sqlState ?? "" {
+        case "57014":
+            return .unavailable("The request took too long and was cancelled.")
+        case "23505":
+            return .conflict("A value that must be unique is already in use.")
+        case let state where state.hasPrefix("23") || state.hasPrefix("22"):
+            return .badRequest(.invalidValue, "The database refused a value: \(cause.message)")
+        default:
+            logger.error("database error", metadata: ["error": "\(cause)"])
+            return .internalError("An internal database error occurred.")
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import SCIMCore
+
+/// Tenant and API key administration, shared by `scimctl` and (later) the admin API.
+public struct TenantAdministration {
+    public struct Tenant: Sendable {
+        public var id: String
+        public var slug: String
+        public var name: String
+        public var scimEnabled: Bool
+        public var createdAt: String
+    }
+
+    public struct APIKey: Sendable {
+        public var id: String
+        public var name: String
+        public var prefix: String
+        public var scopes: [String]
+        public var createdAt: String
+        public var lastUsedAt: String?
+        public var revokedAt: String?
+        public var expiresAt: String?
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case invalid(String)
+        case notFound(String)
+        case database(PostgresError)
+
+        public var description: String {
+            switch self {
+            case .invalid(let message), .notFound(let message): return message
+            case .database(let error): return "database error: \(error)"
+            }
+        }
+    }
+
+    let connection: PostgresConnection
+
+    public init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    private func run(_ sql: SQL) throws(Failure) -> PostgresRows {
+        do {
+            return try connection.execute(sql)
+        } catch {
+            throw .database(error)
+        }
+    }
+
+    static let tenantColumns = "id, slug, name, scim_enabled, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') as created"
+
+    private func tenant(_ rows: PostgresRows, _ i: Int) -> Tenant {
+        Tenant(id: rows[i, "id"] ?? "", slug: rows[i, "slug"] ?? "", name: rows[i, "name"] ?? "",
+               scimEnabled: rows[i, "scim_enabled"] == "t", createdAt: rows[i, "created"] ?? "")
+    }
+
+    public func createTenant(slug: String, name: String, scimEnabled: Bool) throws(Failure) -> Tenant {
+        guard Route.isValidSlug(slug) else {
+            throw .invalid("'\(slug)' is not a valid tenant slug: use 1-63 lower-case letters, digits and dashes, starting with a letter or digit.")
+        }
+        do {
+            let rows = try connection.execute("""
+                insert into scim.tenants (slug, name, scim_enabled) values (\(slug), \(name), \(scimEnabled))
+                returning \(unsafeRaw: Self.tenantColumns)
+                """)
+            return tenant(rows, 0)
+        } catch where error.sqlState == "23505" {
+            throw .invalid("A tenant with slug '\(slug)' already exists.")
+        } catch {
+            throw .database(error)
+        }
+    }
+
+    public func tenants() throws(Failure) -> [Tenant] {
+        let rows = try run("select \(unsafeRaw: Self.tenantColumns) from scim.tenants order by slug")
+        return (0..<rows.rows.count).map { tenant(rows, $0) }
+    }
+
+    public func tenant(slug: String) throws(Failure) -> Tenant {
+        let rows = try run("select \(unsafeRaw: Self.tenantColumns) from scim.tenants where slug = \(slug)")
+        guard !rows.rows.isEmpty else { throw .notFound("No tenant with slug '\(slug)'.") }
+        return tenant(rows, 0)
+    }
+
+    public func setSCIMEnabled(slug: String, _ enabled: Bool) throws(Failure) -> Tenant {
+        let rows = try run("update scim.tenants set scim_enabled = \(enabled) where slug = \(slug) returning \(unsafeRaw: Self.tenantColumns)")
+        guard !rows.rows.isEmpty else { throw .notFound("No tenant with slug '\(slug)'.") }
+        return tenant(rows, 0)
+    }
+
+    /// Creates a key and returns it with its token, which exists nowhere else afterwards.
+    public func createKey(tenantSlug: String, name: String, scopes: [String], expiresAt: String? = nil) throws(Failure) -> (APIKey, String) {
+        let allowed = ["scim", "admin"]
+        guard !scopes.isEmpty, scopes.allSatisfy(allowed.contains) else {
+            throw .invalid("Scopes must be among \(allowed.joined(separator: ", ")).")
+        }
+        guard !name.isEmpty else { throw .invalid("A key needs a name (--name), so it can be recognised and revoked later.") }
+        let owner = try tenant(slug: tenantSlug)
+        let token = APIKeyToken.generate()
+        let rows = try run("""
+            insert into scim.api_keys (tenant_id, name, prefix, secret_hash, scopes, expires_at)
+            values (\(owner.id)::uuid, \(name), \(token.prefix), \(APIKeyToken.byteaHex(APIKeyToken.hash(token.token)))::bytea,
+                    string_to_array(\(scopes.joined(separator: ",")), ','), \(expiresAt)::timestamptz)
+            returning \(unsafeRaw: Self.keyColumns)
+            """)
+        return (key(rows, 0), token.token)
+    }
+
+    static let keyColumns = """
+        id, name, prefix, array_to_string(scopes, ',') as scopes,
+        to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as created,
+        to_char(last_used_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as last_used,
+        to_char(revoked_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as revoked,
+        to_char(expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as expires
+        """
+
+    private func key(_ rows: PostgresRows, _ i: Int) -> APIKey {
+        APIKey(id: rows[i, "id"] ?? "", name: rows[i, "name"] ?? "", prefix: rows[i, "prefix"] ?? "",
+               scopes: (rows[i, "scopes"] ?? "").split(separator: ",").map(String.init), createdAt: rows[i, "created"] ?? "",
+               lastUsedAt: rows[i, "last_used"], revokedAt: rows[i, "revoked"], expiresAt: rows[i, "expires"])
+    }
+
+    public func keys(tenantSlug: String) throws(Failure) -> [APIKey] {
+        let owner = try tenant(slug: tenantSlug)
+        let rows = try run("select \(unsafeRaw: Self.keyColumns) from scim.api_keys where tenant_id = \(owner.id)::uuid order by created_at")
+        return (0..<rows.rows.count).map { key(rows, $0) }
+    }
+
+    /// Revokes by prefix (what `key list` shows) or by id.
+    public func revokeKey(tenantSlug: String, key identifier: String) throws(Failure) -> APIKey {
+        let owner = try tenant(slug: tenantSlug)
+        let prefix = APIKeyToken.prefix(of: identifier) ?? identifier
+        let byId = ResourceID.isValid(identifier) ? identifier : nil
+        let rows = try run("""
+            update scim.api_keys set revoked_at = coalesce(revoked_at, now())
+            where tenant_id = \(owner.id)::uuid and (prefix = \(prefix) or id = \(byId)::uuid)
+            returning \(unsafeRaw: Self.keyColumns)
+            """)
+        guard !rows.rows.isEmpty else { throw .notFound("Tenant '\(tenantSlug)' has no key '\(identifier)'.") }
+        return key(rows, 0)
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Logging
+import SCIMCore
+import SCIMFastCGI
+import SCIMPostgres
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The FastCGI responder: nginx passes /scim/v2/... to it.
+struct SCIMResponder: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scim-fcgi",
+        abstract: "SCIM 2.0 FastCGI responder (behind nginx).",
+        discussion: """
+            Listens on --listen (a unix socket path or host:port), or on an already open listening socket \
+            on fd 0 as spawn-fcgi and systemd hand over. Every option can also be set by the environment \
+            variable named in its help. The database is DATABASE_URL, or the quickstart's local cluster.
+            """)
+
+    @Option(help: "Unix socket path or host:port to listen on [SCIM_LISTEN]. Omit to use a socket inherited on fd 0.")
+    var listen: String?
+
+    @Flag(help: "Use the listening socket inherited on fd 0 (spawn-fcgi, systemd) [SCIM_INHERIT=1].")
+    var inherit = false
+
+    @Option(help: "Worker processes [SCIM_WORKERS] (default 4).")
+    var workers: Int?
+
+    @Option(help: "Octal permissions of a unix socket [SCIM_SOCKET_MODE] (default 660).")
+    var socketMode: String?
+
+    @Option(help: "Listen backlog [SCIM_BACKLOG] (default 1024).")
+    var backlog: Int32?
+
+    @Option(help: "Write the supervisor's pid to this file [SCIM_PID_FILE].")
+    var pidFile: String?
+
+    mutating func run() throws {
+        let env = Environment.current
+        let level = Logger.Level(rawValue: env["SCIM_LOG_LEVEL"] ?? "info") ?? .info
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "scim-fcgi")
+
+        guard let databaseURL = DatabaseLocation.resolve(environment: env) else {
+            throw ValidationError(DatabaseLocation.missingMessage)
+        }
+        let workerCount = workers ?? env["SCIM_WORKERS"].flatMap { Int($0) } ?? 4
+        let usePrepared = (env["SCIM_DB_PREPARED_STATEMENTS"] ?? "on") != "off"
+        var serviceConfiguration = SCIMService.Configuration()
+        serviceConfiguration.publicOrigin = env["SCIM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : String($0.trimmingSuffix("/")) }
+        if let limit = env["SCIM_MAX_BODY_BYTES"].flatMap({ Int($0) }) { serviceConfiguration.maxBodyBytes = limit }
+
+        try FastCGI.initialize()
+        let listenFD: Int32
+        if let address = listen ?? env["SCIM_LISTEN"], !address.isEmpty, !inherit {
+            listenFD = try FastCGI.openSocket(address, backlog: backlog ?? env["SCIM_BACKLOG"].flatMap { Int32($0) } ?? 1024)
+            if address.hasPrefix("/") {
+                let mode = mode_t(socketMode ?? env["SCIM_SOCKET_MODE"] ?? "660", radix: 8) ?? 0o660
+                chmod(address, mode)
+            }
+        } else if inherit || env["SCIM_INHERIT"] == "1" || FastCGI.standardInputIsListeningSocket {
+            guard FastCGI.standardInputIsListeningSocket else {
+                throw ValidationError("--inherit: fd 0 is not a listening socket.")
+            }
+            listenFD = 0
+        } else {
+            throw ValidationError("Give --listen (or SCIM_LISTEN), or start me with a listening socket on fd 0.")
+        }
+        if let path = pidFile ?? env["SCIM_PID_FILE"] {
+            writePidFile(path)
+        }
+        let maxBody = serviceConfiguration.maxBodyBytes
+        let configuration = serviceConfiguration
+        let supervisor = Supervisor(workerCount: workerCount, logger: logger) {
+            // In the worker, after fork: its own connection, opened on the first request.
+            let connection = PostgresConnection(conninfo: databaseURL, usePreparedStatements: usePrepared)
+            let store = PostgresStore(connection: connection, logger: logger)
+            let service = SCIMService(store: store, configuration: configuration)
+            return WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger).run(service.handle)
+        }
+        let status = supervisor.run()
+        throw ExitCode(status)
+    }
+
+    private func writePidFile(_ path: String) {
+        guard let file = fopen(path, "w") else { return }
+        fputs("\(getpid())\n", file)
+        fclose(file)
+    }
+}
+
+enum Environment {
+    static var current: [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        return result
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: Character) -> Substring {
+        var s = Substring(self)
+        while s.last == suffix { s = s.dropLast() }
+        return s
+    }
+}
+
+SCIMResponder.main()

@@ -1,0 +1,249 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SCIMCore
+import SCIMPostgres
+
+/// The administrator's command line: schema migrations, tenants, the Enable SCIM switch, API keys.
+struct SCIMControl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scimctl",
+        abstract: "Administer the SCIM provisioning server.",
+        subcommands: [Migrate.self, TenantCommand.self, SCIMSwitch.self, KeyCommand.self])
+}
+
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "PostgreSQL connection URL [DATABASE_URL]; defaults to the quickstart's local cluster.")
+    var databaseURL: String?
+
+    @Option(help: "Public origin of the SCIM endpoint, e.g. https://scim.example.com [SCIM_PUBLIC_URL].")
+    var publicURL: String?
+
+    func connection() throws -> PostgresConnection {
+        var environment = ProcessInfo.processInfo.environment
+        if let databaseURL { environment["DATABASE_URL"] = databaseURL }
+        guard let url = DatabaseLocation.resolve(environment: environment) else {
+            throw ValidationError(DatabaseLocation.missingMessage)
+        }
+        let connection = PostgresConnection(conninfo: url, usePreparedStatements: false)
+        do {
+            try connection.connect()
+        } catch {
+            throw CleanExit.message("error: cannot connect to the database: \(error)")
+        }
+        return connection
+    }
+
+    func administration() throws -> TenantAdministration {
+        TenantAdministration(connection: try connection())
+    }
+
+    var origin: String {
+        let configured = publicURL ?? ProcessInfo.processInfo.environment["SCIM_PUBLIC_URL"] ?? "https://localhost"
+        return configured.hasSuffix("/") ? String(configured.dropLast()) : configured
+    }
+
+    func endpoint(_ slug: String) -> String { "\(origin)/scim/v2/\(slug)" }
+}
+
+/// Runs `body`, turning the library's failures into a message and exit status 1.
+func perform<T>(_ body: () throws(TenantAdministration.Failure) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply the SQL migrations of deploy/sql that are not applied yet.")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "Folder of migration files (default: deploy/sql of this project).")
+    var dir: String?
+
+    func run() throws {
+        guard let folder = dir ?? Self.findMigrationsFolder() else {
+            throw ValidationError("Cannot find deploy/sql; pass --dir.")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sql") }.sorted()
+        var migrations: [Migrator.Migration] = []
+        for name in names {
+            let sql = try String(contentsOfFile: "\(folder)/\(name)", encoding: .utf8)
+            guard let migration = Migrator.Migration(fileName: name, sql: sql) else {
+                throw ValidationError("\(name) is not named YYYYMMDDHHMMSS_verb_object.sql")
+            }
+            migrations.append(migration)
+        }
+        var logger = Logger(label: "scimctl")
+        logger.logLevel = .warning
+        do {
+            let applied = try Migrator(connection: try options.connection(), logger: logger).migrate(migrations)
+            print(applied.isEmpty ? "Database schema is up to date (\(migrations.count) migrations)."
+                                  : "Applied \(applied.count) migration(s): \(applied.joined(separator: ", ")).")
+        } catch let error as PostgresError {
+            FileHandle.standardError.write(Data("error: migration failed: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    static func findMigrationsFolder() -> String? {
+        var starts = [FileManager.default.currentDirectoryPath]
+        starts.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path)
+        for start in starts {
+            var url = URL(fileURLWithPath: start)
+            while true {
+                let candidate = url.appendingPathComponent("deploy/sql").path
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), isDirectory.boolValue {
+                    return candidate
+                }
+                let parent = url.deletingLastPathComponent()
+                if parent.path == url.path { break }
+                url = parent
+            }
+        }
+        return nil
+    }
+}
+
+struct TenantCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Create, list and show tenants.",
+                                                    subcommands: [Create.self, List.self, Show.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a tenant (SCIM starts disabled unless --enable-scim).")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "URL slug: lower-case letters, digits and dashes.") var slug: String
+        @Option(help: "Display name (default: the slug).") var name: String?
+        @Flag(help: "Turn Enable SCIM on right away.") var enableScim = false
+
+        func run() throws {
+            let admin = try options.administration()
+            let tenant = try perform { () throws(TenantAdministration.Failure) in
+                try admin.createTenant(slug: slug, name: name ?? slug, scimEnabled: enableScim)
+            }
+            print("Created tenant \(tenant.slug) (\(tenant.name)), SCIM \(tenant.scimEnabled ? "enabled" : "disabled").")
+            print("SCIM_URL=\(options.endpoint(tenant.slug))")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tenants.")
+        @OptionGroup var options: GlobalOptions
+
+        func run() throws {
+            let admin = try options.administration()
+            let tenants = try perform { () throws(TenantAdministration.Failure) in try admin.tenants() }
+            if tenants.isEmpty { print("No tenants yet: scimctl tenant create SLUG"); return }
+            print("SLUG".padding(toLength: 24, withPad: " ", startingAt: 0) + "SCIM      NAME")
+            for tenant in tenants {
+                print(tenant.slug.padding(toLength: 24, withPad: " ", startingAt: 0)
+                      + (tenant.scimEnabled ? "enabled   " : "disabled  ") + tenant.name)
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a tenant and its SCIM endpoint URL.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var slug: String
+
+        func run() throws {
+            let admin = try options.administration()
+            let tenant = try perform { () throws(TenantAdministration.Failure) in try admin.tenant(slug: slug) }
+            print("Tenant:       \(tenant.slug) (\(tenant.name))")
+            print("Enable SCIM:  \(tenant.scimEnabled ? "on" : "off")")
+            print("Created:      \(tenant.createdAt)")
+            print("Endpoint URL: \(options.endpoint(tenant.slug))")
+            print("SCIM_URL=\(options.endpoint(tenant.slug))")
+        }
+    }
+}
+
+struct SCIMSwitch: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "scim", abstract: "Turn Enable SCIM on or off for a tenant.",
+                                                    subcommands: [Enable.self, Disable.self])
+
+    struct Enable: ParsableCommand {
+        @OptionGroup var options: GlobalOptions
+        @Argument var tenant: String
+        func run() throws { try SCIMSwitch.set(options, tenant, true) }
+    }
+
+    struct Disable: ParsableCommand {
+        @OptionGroup var options: GlobalOptions
+        @Argument var tenant: String
+        func run() throws { try SCIMSwitch.set(options, tenant, false) }
+    }
+
+    static func set(_ options: GlobalOptions, _ slug: String, _ enabled: Bool) throws {
+        let admin = try options.administration()
+        let tenant = try perform { () throws(TenantAdministration.Failure) in try admin.setSCIMEnabled(slug: slug, enabled) }
+        print("SCIM is now \(tenant.scimEnabled ? "enabled" : "disabled") for \(tenant.slug).")
+    }
+}
+
+struct KeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "key", abstract: "Create, list and revoke API keys.",
+                                                    subcommands: [Create.self, List.self, Revoke.self])
+
+    enum Scope: String, ExpressibleByArgument, CaseIterable { case scim, admin }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a key; its secret is printed once and never stored.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var tenant: String
+        @Option(help: "A name to recognise the key by (e.g. \"Entra ID provisioning\").") var name: String
+        @Option(help: "scim (provision) or admin; repeat for both.") var scope: [Scope] = [.scim]
+        @Option(help: "Expiry, an ISO 8601 timestamp (optional).") var expires: String?
+
+        func run() throws {
+            let admin = try options.administration()
+            let (key, token) = try perform { () throws(TenantAdministration.Failure) in
+                try admin.createKey(tenantSlug: tenant, name: name, scopes: scope.map(\.rawValue), expiresAt: expires)
+            }
+            print("Created key \(key.prefix) (\(key.name)) with scope \(key.scopes.joined(separator: ",")) for \(tenant).")
+            print("Copy the token now: it is not stored and cannot be shown again.")
+            print("SCIM_TOKEN=\(token)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a tenant's keys (never their secrets).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var tenant: String
+
+        func run() throws {
+            let admin = try options.administration()
+            let keys = try perform { () throws(TenantAdministration.Failure) in try admin.keys(tenantSlug: tenant) }
+            if keys.isEmpty { print("No keys: scimctl key create \(tenant) --name NAME --scope scim"); return }
+            print("PREFIX      SCOPES      STATUS    CREATED               LAST USED             NAME")
+            for key in keys {
+                let status = key.revokedAt != nil ? "revoked" : (key.expiresAt.map { "expires \($0)" } ?? "active")
+                print(key.prefix.padding(toLength: 12, withPad: " ", startingAt: 0)
+                      + key.scopes.joined(separator: ",").padding(toLength: 12, withPad: " ", startingAt: 0)
+                      + status.padding(toLength: 10, withPad: " ", startingAt: 0)
+                      + key.createdAt.padding(toLength: 22, withPad: " ", startingAt: 0)
+                      + (key.lastUsedAt ?? "never").padding(toLength: 22, withPad: " ", startingAt: 0) + key.name)
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key by its prefix; it is refused from the next request on.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var tenant: String
+        @Argument(help: "The key's prefix (as key list shows) or id.") var key: String
+
+        func run() throws {
+            let admin = try options.administration()
+            let revoked = try perform { () throws(TenantAdministration.Failure) in try admin.revokeKey(tenantSlug: tenant, key: key) }
+            print("Revoked key \(revoked.prefix) (\(revoked.name)) of \(tenant).")
+        }
+    }
+}
+
+SCIMControl.main()
