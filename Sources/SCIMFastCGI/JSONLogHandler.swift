@@ -27,7 +27,8 @@ public struct JSONLogHandler: LogHandler {
         object.append("level", .string(event.level.rawValue))
         object.append("pid", .integer(Int(getpid())))
         object.append("msg", .string(event.message.description))
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+        let merged = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             object.append(key, .string(value.description))
         }
         var line = JSONValue.object(object).serializedBytes()

@@ -45,6 +45,7 @@ public struct Migrator {
         try connection.executeScript("select pg_advisory_lock(\(Self.lockKey))")
         defer { _ = try? connection.executeScript("select pg_advisory_unlock(\(Self.lockKey))") }
         try connection.executeScript("""
+            set client_min_messages = warning;
             create schema if not exists scim;
             create table if not exists scim.schema_migrations (
                 version    text        not null,

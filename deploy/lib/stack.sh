@@ -1,0 +1,210 @@
+# Shared by quickstart.sh and test.sh: bring the local stack (PostgreSQL cluster, responder,
+# nginx) up and down. Everything lives under .local/ in the project folder.
+set -euo pipefail
+
+PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LOCAL_DIR="$PROJECT_DIR/.local"
+LOG_DIR="$LOCAL_DIR/log"
+RUN_DIR="$LOCAL_DIR/run"
+PG_PORT="${SCIM_PG_PORT:-54329}"
+HTTP_LISTEN="${SCIM_HTTP_LISTEN:-127.0.0.1:8080}"
+WORKERS="${SCIM_WORKERS:-4}"
+BUILD_CONFIG="${SCIM_BUILD_CONFIG:-release}"
+DEB_PACKAGES=(postgresql postgresql-contrib libpq-dev libfcgi-dev nginx curl ca-certificates python3)
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null; then sudo "$@"
+    else die "need root to run: $*"
+    fi
+}
+
+install_packages() {
+    local missing=()
+    for p in "${DEB_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing Debian packages: ${missing[*]}"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    command -v swift >/dev/null || die "Swift 6 is not on PATH; install the toolchain from swift.org first."
+}
+
+pg_bin() {
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$dir" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
+    echo "$dir"
+}
+
+# Unix socket paths are limited to 107 bytes; a deep project folder gets a short folder in /tmp.
+short_dir() {
+    local wanted=$1 name=$2
+    if [ ${#wanted} -gt 80 ]; then
+        local alt="/tmp/scim-$(printf '%s' "$PROJECT_DIR" | md5sum | cut -c1-8)-$name"
+        mkdir -p "$alt"
+        echo "$alt"
+    else
+        mkdir -p "$wanted"
+        echo "$wanted"
+    fi
+}
+
+# initdb refuses root, so the cluster runs as an unprivileged user: the caller when not root,
+# else "postgres". If that user cannot reach the project folder (e.g. a clone under /root), the
+# cluster goes to /var/tmp and .local/postgres links to it.
+pg_user() { if [ "$(id -u)" -eq 0 ]; then echo postgres; else id -un; fi; }
+
+run_as_pg() {
+    local user; user=$(pg_user)
+    if [ "$(id -u)" -eq 0 ]; then runuser -u "$user" -- "$@"; else "$@"; fi
+}
+
+pg_root() {
+    local user; user=$(pg_user)
+    if [ -L "$LOCAL_DIR/postgres" ] || [ -d "$LOCAL_DIR/postgres" ]; then
+        readlink -f "$LOCAL_DIR/postgres"; return
+    fi
+    mkdir -p "$LOCAL_DIR"
+    if [ "$(id -u)" -eq 0 ] && ! runuser -u "$user" -- test -x "$LOCAL_DIR"; then
+        local alt="/var/tmp/scim-$(printf '%s' "$PROJECT_DIR" | md5sum | cut -c1-8)-postgres"
+        mkdir -p "$alt"; chown "$user" "$alt"
+        ln -sfn "$alt" "$LOCAL_DIR/postgres"
+        echo "$alt"
+    else
+        mkdir -p "$LOCAL_DIR/postgres"
+        [ "$(id -u)" -eq 0 ] && chown "$user" "$LOCAL_DIR/postgres"
+        echo "$LOCAL_DIR/postgres"
+    fi
+}
+
+pg_socket_dir() {
+    local dir; dir=$(short_dir "$(pg_root)/run" pgrun)
+    [ "$(id -u)" -eq 0 ] && chown "$(pg_user)" "$dir"
+    echo "$dir"
+}
+
+local_database_url() {
+    echo "postgresql:///scim?host=$(pg_socket_dir)&port=$PG_PORT&user=scim"
+}
+
+db_start() {
+    [ -z "${DATABASE_URL:-}" ] || return 0
+    local bin root data sock
+    bin=$(pg_bin); root=$(pg_root); data="$root/data"; sock=$(pg_socket_dir)
+    if [ ! -f "$data/PG_VERSION" ]; then
+        say "creating a PostgreSQL cluster in $data"
+        run_as_pg "$bin/initdb" -D "$data" -U scim --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+        cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$sock'
+port = $PG_PORT
+max_connections = 200
+shared_buffers = 256MB
+CONF
+    fi
+    if ! run_as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        say "starting PostgreSQL (port $PG_PORT, socket in $sock)"
+        run_as_pg "$bin/pg_ctl" -D "$data" -l "$root/postgres.log" -w -t 60 start >/dev/null
+    fi
+    if ! run_as_pg "$bin/psql" -h "$sock" -p "$PG_PORT" -U scim -d postgres -tAc "select 1 from pg_database where datname='scim'" | grep -q 1; then
+        run_as_pg "$bin/psql" -h "$sock" -p "$PG_PORT" -U scim -d postgres -qc "create database scim" >/dev/null
+    fi
+    mkdir -p "$LOCAL_DIR"
+    local_database_url >"$LOCAL_DIR/database_url"
+}
+
+db_stop() {
+    [ -z "${DATABASE_URL:-}" ] || return 0
+    local mode=${1:-fast} data; data="$(pg_root)/data"
+    [ -f "$data/PG_VERSION" ] || return 0
+    if run_as_pg "$(pg_bin)/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        say "stopping PostgreSQL ($mode)"
+        run_as_pg "$(pg_bin)/pg_ctl" -D "$data" -m "$mode" -w stop >/dev/null
+    fi
+}
+
+build() {
+    say "building ($BUILD_CONFIG)"
+    (cd "$PROJECT_DIR" && swift build -c "$BUILD_CONFIG" --product scim-fcgi >&2 && swift build -c "$BUILD_CONFIG" --product scimctl >&2)
+    BIN_DIR="$PROJECT_DIR/.build/$BUILD_CONFIG"
+}
+
+scimctl() { "$PROJECT_DIR/.build/$BUILD_CONFIG/scimctl" "$@"; }
+
+responder_socket() { echo "$(short_dir "$RUN_DIR" run)/scim.sock"; }
+
+responder_pid() {
+    local f="$RUN_DIR/scim-fcgi.pid"
+    [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"
+}
+
+responder_stop() {
+    local pid
+    if pid=$(responder_pid); then
+        say "stopping the responder (pid $pid)"
+        kill -TERM "$pid"
+        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    fi
+    rm -f "$RUN_DIR/scim-fcgi.pid"
+}
+
+responder_start() {
+    mkdir -p "$RUN_DIR" "$LOG_DIR"
+    responder_stop
+    local sock; sock=$(responder_socket)
+    say "starting scim-fcgi with $WORKERS workers on $sock"
+    SCIM_PUBLIC_URL="${SCIM_PUBLIC_URL:-http://$HTTP_LISTEN}" \
+        setsid "$PROJECT_DIR/.build/$BUILD_CONFIG/scim-fcgi" --listen "$sock" --workers "$WORKERS" \
+        --pid-file "$RUN_DIR/scim-fcgi.pid" </dev/null >>"$LOG_DIR/scim-fcgi.log" 2>&1 &
+    for _ in $(seq 1 50); do [ -S "$sock" ] && responder_pid >/dev/null && return 0; sleep 0.1; done
+    tail -n 20 "$LOG_DIR/scim-fcgi.log" >&2
+    die "the responder did not start; see $LOG_DIR/scim-fcgi.log"
+}
+
+nginx_conf() { echo "$LOCAL_DIR/nginx/nginx.conf"; }
+
+nginx_start() {
+    local prefix="$LOCAL_DIR/nginx" user_directive=""
+    mkdir -p "$prefix/tmp" "$LOG_DIR"
+    [ "$(id -u)" -eq 0 ] && user_directive="user root root;"
+    sed -e "s|@PREFIX@|$prefix|g" -e "s|@LOGDIR@|$LOG_DIR|g" -e "s|@SOCKET@|$(responder_socket)|g" \
+        -e "s|@LISTEN@|$HTTP_LISTEN|g" -e "s|@DEPLOY@|$PROJECT_DIR/deploy|g" -e "s|@USER_DIRECTIVE@|$user_directive|g" \
+        "$PROJECT_DIR/deploy/nginx/scim-dev.conf.in" >"$(nginx_conf)"
+    nginx -t -q -p "$prefix" -c "$(nginx_conf)" 2>&1 | grep -v "the \"user\" directive" >&2 || true
+    if [ -f "$prefix/nginx.pid" ] && kill -0 "$(cat "$prefix/nginx.pid")" 2>/dev/null; then
+        nginx -p "$prefix" -c "$(nginx_conf)" -s reload 2>/dev/null
+    else
+        say "starting nginx on http://$HTTP_LISTEN"
+        nginx -p "$prefix" -c "$(nginx_conf)" 2>/dev/null
+    fi
+}
+
+nginx_stop() {
+    local prefix="$LOCAL_DIR/nginx"
+    if [ -f "$prefix/nginx.pid" ] && kill -0 "$(cat "$prefix/nginx.pid")" 2>/dev/null; then
+        say "stopping nginx"
+        nginx -p "$prefix" -c "$(nginx_conf)" -s quit 2>/dev/null || kill "$(cat "$prefix/nginx.pid")"
+    fi
+}
+
+stack_up() {
+    install_packages
+    db_start
+    build
+    say "migrating the database"
+    scimctl migrate >&2
+    responder_start
+    nginx_start
+}
+
+stack_down() {
+    nginx_stop
+    responder_stop
+    db_stop fast
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Brings the whole SCIM server up on this machine and prints a demo endpoint and token:
+#   ./deploy/quickstart.sh          start (again: harmless; rebuilds and restarts)
+#   ./deploy/quickstart.sh stop     stop nginx, the responder and the local PostgreSQL
+#   ./deploy/quickstart.sh status   what is running
+# Without DATABASE_URL, PostgreSQL runs as a local cluster under .local/ in the project folder.
+source "$(dirname "$0")/lib/stack.sh"
+
+case "${1:-up}" in
+    up|start)
+        stack_up
+        if ! scimctl tenant show demo >/dev/null 2>&1; then
+            scimctl tenant create demo --name "Demo tenant" --enable-scim >/dev/null
+        fi
+        # A fresh demo key each run (the old one is revoked): secrets are never stored, so an old
+        # one cannot be shown again.
+        for prefix in $(scimctl key list demo | awk '$5 ~ /quickstart/ || $0 ~ /quickstart-demo/ {print $1}'); do
+            scimctl key revoke demo "$prefix" >/dev/null 2>&1 || true
+        done
+        token=$(scimctl key create demo --name quickstart-demo --scope scim | sed -n 's/^SCIM_TOKEN=//p')
+        url="http://$HTTP_LISTEN/scim/v2/demo"
+        cat <<MSG
+
+The SCIM server is running.
+  Endpoint URL (Entra "Tenant URL"):  $url
+  Secret token (shown once):          $token
+
+Try it:
+  curl -s -H "Authorization: Bearer $token" "$url/Users?filter=userName%20eq%20%22nobody%22"
+
+SCIM_URL=$url
+SCIM_TOKEN=$token
+MSG
+        ;;
+    stop|down)
+        stack_down
+        ;;
+    status)
+        pid=$(responder_pid) && echo "responder: running (pid $pid)" || echo "responder: stopped"
+        [ -f "$LOCAL_DIR/nginx/nginx.pid" ] && kill -0 "$(cat "$LOCAL_DIR/nginx/nginx.pid")" 2>/dev/null \
+            && echo "nginx: running on http://$HTTP_LISTEN" || echo "nginx: stopped"
+        if [ -z "${DATABASE_URL:-}" ]; then
+            run_as_pg "$(pg_bin)/pg_ctl" -D "$(pg_root)/data" status >/dev/null 2>&1 \
+                && echo "postgresql: running (local cluster)" || echo "postgresql: stopped"
+        fi
+        ;;
+    db-stop) db_stop "${2:-fast}" ;;
+    db-start) db_start ;;
+    *)
+        echo "usage: $0 [up|stop|status]" >&2
+        exit 2
+        ;;
+esac
