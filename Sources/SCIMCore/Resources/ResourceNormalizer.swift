@@ -25,7 +25,9 @@ public struct ResourceNormalizer: Sendable {
                 continue
             }
             if let definition = resourceType.schema.attribute(named: key) {
-                guard definition.mutability != .readOnly else { continue }
+                // readOnly values are the server's to set; writeOnly ones (password) are never kept in
+                // clear, and we have no use for a password, so neither is stored.
+                guard definition.mutability != .readOnly, definition.mutability != .writeOnly else { continue }
                 core[definition.name] = try normalizeValue(member.value, definition, path: definition.name)
                 continue
             }
@@ -41,7 +43,7 @@ public struct ResourceNormalizer: Sendable {
                     extensions[schema.id, default: [:]][definition.name] =
                         try normalizeValue(inner.value, definition, path: "\(schema.id):\(definition.name)")
                 }
-            } else if let definition = schema.attribute(named: rest), definition.mutability != .readOnly {
+            } else if let definition = schema.attribute(named: rest), definition.mutability == .readWrite || definition.mutability == .immutable {
                 // A fully qualified attribute name at the top level ("urn:...:User:department").
                 let value = try normalizeValue(member.value, definition, path: "\(schema.id):\(definition.name)")
                 if schema.id == resourceType.schema.id {

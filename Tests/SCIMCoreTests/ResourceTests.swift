@@ -1,0 +1,123 @@
+import Testing
+@testable import SCIMCore
+
+@Suite struct ResourceNormalizerTests {
+    let normalizer = ResourceNormalizer(CoreSchemas.userResourceType)
+
+    func normalize(_ text: String) throws -> JSONObject {
+        guard case .object(let object) = try JSONParser.parse(text) else { throw SCIMError.internalError("not an object") }
+        return try normalizer.normalize(object)
+    }
+
+    @Test("canonical names and order, string booleans coerced, unknowns, nulls, id, meta and password dropped")
+    func entraCreateBody() throws {
+        let user = try normalize(#"""
+            {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
+             "USERNAME":"Test_User","Active":"True","id":"client-id","meta":{"resourceType":"User"},"addresses":null,
+             "department":"top-level is not a core attribute","title":null,"password":"s3cret",
+             "emails":[{"Primary":true,"type":"work","value":"x@testuser.com"}],
+             "name":{"givenName":"G","familyName":"F","formatted":"G F"},"externalId":"0a21f0f2"}
+            """#)
+        #expect(JSONValue.object(user).serialized() == #"""
+            {"externalId":"0a21f0f2","userName":"Test_User","name":{"formatted":"G F","familyName":"F","givenName":"G"},"active":true,"emails":[{"value":"x@testuser.com","type":"work","primary":true}]}
+            """#)
+    }
+
+    @Test("enterprise extension: URN key matched ignoring case, manager string becomes {value}")
+    func enterprise() throws {
+        let user = try normalize(#"{"userName":"u","URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER":{"Manager":"m-1","department":"D"}}"#)
+        #expect(JSONValue.object(user).serialized()
+            == #"{"userName":"u","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"D","manager":{"value":"m-1"}}}"#)
+    }
+
+    @Test("a boolean given garbage, or an object given a number, is invalidValue")
+    func typeErrors() {
+        for text in [#"{"userName":"u","active":"yes"}"#, #"{"userName":"u","name":5}"#, #"{"userName":"u","active":[true,false]}"#] {
+            let error = #expect(throws: SCIMError.self) { try normalize(text) }
+            #expect(error?.scimType == .invalidValue, "\(text)")
+        }
+    }
+
+    @Test("userName is required")
+    func userNameRequired() throws {
+        #expect(throws: SCIMError.self) { try UserWrite(attributes: try normalize(#"{"displayName":"x"}"#)) }
+        #expect(throws: SCIMError.self) { try UserWrite(attributes: try normalize(#"{"userName":"  "}"#)) }
+        let user = try UserWrite(attributes: try normalize(#"{"userName":"a","active":"False"}"#))
+        #expect(user.active == false)
+    }
+}
+
+@Suite struct ProjectionTests {
+    let stored = StoredResource(id: "2819c223-7f76-453a-919d-413861904646",
+                                attributes: JSONObject([("userName", .string("u")), ("title", .string("t")),
+                                                        ("name", .object(JSONObject([("givenName", .string("g")), ("familyName", .string("f"))])))]),
+                                version: 3, created: "2026-01-01T00:00:00.000Z", lastModified: "2026-01-02T00:00:00.000Z")
+
+    func rendered(_ projection: Projection) -> String {
+        let renderer = ResourceRenderer(CoreSchemas.userResourceType)
+        return JSONValue.object(projection.apply(to: renderer.render(stored, baseURL: "https://h/scim/v2/t"),
+                                                 resourceType: CoreSchemas.userResourceType)).serialized()
+    }
+
+    @Test("attributes=id keeps only schemas and id")
+    func onlyId() throws {
+        #expect(rendered(try Projection(attributes: "id", excludedAttributes: nil))
+            == #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"2819c223-7f76-453a-919d-413861904646"}"#)
+    }
+
+    @Test("attributes with a sub-attribute; excludedAttributes drops what it names")
+    func subAttributes() throws {
+        #expect(rendered(try Projection(attributes: "name.familyName", excludedAttributes: nil))
+            == #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"2819c223-7f76-453a-919d-413861904646","name":{"familyName":"f"}}"#)
+        let excluded = rendered(try Projection(attributes: nil, excludedAttributes: "title,meta"))
+        #expect(!excluded.contains("title") && !excluded.contains("meta") && excluded.contains("userName"))
+    }
+
+    @Test("meta carries the version as a weak ETag and the location")
+    func meta() {
+        let text = rendered(.all)
+        #expect(text.contains(#""version":"W/\"3\"""#))
+        #expect(text.contains(#""location":"https://h/scim/v2/t/Users/2819c223-7f76-453a-919d-413861904646""#))
+    }
+}
+
+@Suite struct ProtocolTests {
+    @Test("error bodies have the RFC 7644 §3.12 shape with status as a string")
+    func errorBody() {
+        let body = SCIMError.conflict("taken").body.serialized()
+        #expect(body == #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"scimType":"uniqueness","detail":"taken","status":"409"}"#)
+    }
+
+    @Test("query strings decode %XX and + as space")
+    func query() {
+        let pairs = HTTPRequest.parseQuery("filter=userName+eq+%22a%40b.c%22&aadOptscim062020&count=2")
+        #expect(pairs.map(\.name) == ["filter", "aadOptscim062020", "count"])
+        #expect(pairs[0].value == #"userName eq "a@b.c""#)
+    }
+
+    @Test("paging: startIndex below 1 reads as 1, negative count as 0, count capped")
+    func paging() throws {
+        let request = HTTPRequest(method: "GET", path: "/", query: [("startIndex", "-3"), ("count", "-1")])
+        let query = try ListQuery(request: request)
+        #expect(query.startIndex == 1 && query.count == 0)
+        let big = try ListQuery(request: HTTPRequest(method: "GET", path: "/", query: [("count", "99999999999999999999999")]))
+        #expect(big.count == ListQuery.maxCount)
+        #expect(throws: SCIMError.self) { try ListQuery(request: HTTPRequest(method: "GET", path: "/", query: [("count", "ten")])) }
+    }
+
+    @Test("resource ids are UUIDs")
+    func ids() {
+        #expect(ResourceID.isValid("2819c223-7f76-453a-919d-413861904646"))
+        #expect(!ResourceID.isValid("2819c223-7f76-453a-919d-41386190464"))
+        #expect(!ResourceID.isValid("'; drop table scim.users; --"))
+    }
+
+    @Test("If-Match lists: weak and strong tags, star")
+    func etags() {
+        #expect(ETagList(#"W/"3""#).matches(version: 3))
+        #expect(ETagList(#""3""#).matches(version: 3))
+        #expect(ETagList(#"W/"1", W/"3""#).matches(version: 3))
+        #expect(ETagList("*").matches(version: 9))
+        #expect(!ETagList(#"W/"2""#).matches(version: 3))
+    }
+}
