@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+@testable import SCIMCore
+
+@Suite("Authentication and tenant switches, through nginx", .enabled(if: Stack.available))
+struct AuthenticationTests {
+    @Test("Test connection: a random userName filter answers 200 with an empty ListResponse")
+    func testConnection() async throws {
+        let tenant = try TestTenant.make()
+        let response = try await tenant.client.filterUsers(#"userName eq "\#(UUID().uuidString)""#, extra: "&aadOptscim062020")
+        #expect(response.status == 200)
+        #expect(response.header("Content-Type") == "application/scim+json")
+        let body = try #require(response.object)
+        #expect(body["schemas"] == .array([.string(CoreSchemas.listResponseURN)]))
+        #expect(body["totalResults"] == .integer(0))
+        #expect(body["Resources"] == .array([]))
+        #expect(body["startIndex"] == .integer(1))
+    }
+
+    @Test("no token, a malformed token and a wrong token get 401 with WWW-Authenticate")
+    func unauthenticated() async throws {
+        let tenant = try TestTenant.make()
+        for client in [tenant.client.with(token: nil), tenant.client.with(token: "nonsense"),
+                       tenant.client.with(token: "sk_aaaaaaaaaa_" + String(repeating: "b", count: 40))] {
+            let response = try await client.get("/Users")
+            expectSCIMError(response, status: 401)
+            #expect(response.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
+        }
+        // A real key's prefix with a wrong secret.
+        let forged = String(tenant.token.dropLast(4)) + "AAAA"
+        expectSCIMError(try await tenant.client.with(token: forged).get("/Users"), status: 401)
+    }
+
+    @Test("a key of another tenant gets the same 401 as no key, and sees nothing")
+    func crossTenant() async throws {
+        let a = try TestTenant.make()
+        let b = try TestTenant.make()
+        let (id, _) = try await b.client.createUser("only-in-b@example.com")
+        let intruder = b.client.with(token: a.token)
+        let listing = try await intruder.get("/Users")
+        expectSCIMError(listing, status: 401)
+        let byId = try await intruder.get("/Users/\(id)")
+        expectSCIMError(byId, status: 401)
+        let unknownTenant = SCIMClient(base: b.client.base + "x", token: a.token)
+        #expect(try await unknownTenant.get("/Users").object?["detail"] == listing.object?["detail"])
+        // Tenant A's own listing does not contain B's user.
+        let own = try await a.client.filterUsers(#"userName eq "only-in-b@example.com""#)
+        #expect(own.object?["totalResults"] == .integer(0))
+    }
+
+    @Test("SCIM disabled for the tenant gets 403 saying so; enabling it lets the same key in")
+    func scimSwitch() async throws {
+        let tenant = try TestTenant.make(enabled: false)
+        let response = try await tenant.client.get("/Users")
+        expectSCIMError(response, status: 403)
+        #expect(response.object?["detail"]?.stringValue?.contains("disabled") == true)
+        _ = try Stack.scimctl("scim", "enable", tenant.slug)
+        #expect(try await tenant.client.get("/Users").status == 200)
+        _ = try Stack.scimctl("scim", "disable", tenant.slug)
+        expectSCIMError(try await tenant.client.get("/Users"), status: 403)
+    }
+
+    @Test("an admin-scope key cannot provision; a revoked key is refused on the next request")
+    func scopesAndRevocation() async throws {
+        let tenant = try TestTenant.make()
+        let adminToken = try TestTenant.createKey(tenant.slug, scope: "admin")
+        expectSCIMError(try await tenant.client.with(token: adminToken).get("/Users"), status: 403)
+        #expect(try await tenant.client.get("/Users").status == 200)
+        let prefix = try #require(tenant.token.split(separator: "_").dropFirst().first)
+        let listed = try Stack.scimctl("key", "list", tenant.slug)
+        #expect(listed.contains(String(prefix)))
+        #expect(!listed.contains(tenant.token), "key list must never show a secret")
+        _ = try Stack.scimctl("key", "revoke", tenant.slug, String(prefix))
+        expectSCIMError(try await tenant.client.get("/Users"), status: 401)
+    }
+
+    @Test("tokens never reach the responder's log")
+    func tokensNotLogged() async throws {
+        let tenant = try TestTenant.make()
+        _ = try await tenant.client.get("/Users")
+        _ = try await tenant.client.with(token: tenant.token + "x").get("/Users")
+        let (_, project) = try Stack.require()
+        let log = try String(contentsOfFile: "\(project)/.local/log/scim-fcgi.log", encoding: .utf8)
+        #expect(log.contains(tenant.slug), "the request log names the tenant")
+        #expect(!log.contains(String(tenant.token.suffix(40))))
+        let access = try String(contentsOfFile: "\(project)/.local/log/nginx-access.log", encoding: .utf8)
+        #expect(!access.contains(String(tenant.token.suffix(40))))
+    }
+}

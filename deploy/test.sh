@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests of the SCIM core, integration tests against PostgreSQL, and the
+# end-to-end suite over HTTP through nginx and the FastCGI responder. Brings the local stack up
+# first (as ./deploy/quickstart.sh does) and leaves it running.
+source "$(dirname "$0")/lib/stack.sh"
+
+stack_up
+
+export SCIM_TEST_BASE_URL="http://$HTTP_LISTEN"
+export SCIM_TEST_PROJECT_DIR="$PROJECT_DIR"
+export SCIM_TEST_SCIMCTL="$PROJECT_DIR/.build/$BUILD_CONFIG/scimctl"
+# The integration tests connect here; the local cluster's address when DATABASE_URL is not set.
+export SCIM_TEST_DATABASE_URL="${DATABASE_URL:-$(cat "$LOCAL_DIR/database_url")}"
+
+say "running the test suite"
+cd "$PROJECT_DIR"
+# Serial: the fault tests stop the database and kill workers under the other tests' feet.
+swift test --no-parallel "$@" 2>&1 | tee "$LOG_DIR/test-output.log" | grep -vE '^(\[[0-9]+/[0-9]+\]|Compiling|Building|Write|Linking)'
+status=${PIPESTATUS[0]}
+if [ "$status" -ne 0 ]; then
+    say "tests failed (exit $status); full output in $LOG_DIR/test-output.log"
+fi
+exit "$status"
