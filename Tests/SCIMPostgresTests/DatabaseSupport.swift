@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import Testing
+@testable import SCIMCore
+@testable import SCIMPostgres
+
+/// The database the integration tests use: `SCIM_TEST_DATABASE_URL` (set by deploy/test.sh), else
+/// `DATABASE_URL`, else the quickstart's local cluster. Under CI=true these tests always run.
+enum TestDatabase {
+    static let environment = ProcessInfo.processInfo.environment
+    static var url: String? {
+        if let url = environment["SCIM_TEST_DATABASE_URL"], !url.isEmpty { return url }
+        return DatabaseLocation.resolve(environment: environment)
+    }
+    static var available: Bool { url != nil || environment["CI"] == "true" }
+
+    static func connection() throws -> PostgresConnection {
+        let url = try #require(url, "no database: run ./deploy/test.sh")
+        let connection = PostgresConnection(conninfo: url)
+        try connection.connect()
+        return connection
+    }
+
+    static let logger = Logger(label: "tests")
+
+    /// A fresh tenant with SCIM enabled and a scim key; returns its slug, id and token.
+    static func tenant() throws -> (slug: String, id: String, token: String) {
+        let admin = TenantAdministration(connection: try connection())
+        let slug = "it-" + UUID().uuidString.prefix(13).lowercased()
+        let tenant = try admin.createTenant(slug: slug, name: slug, scimEnabled: true)
+        let (_, token) = try admin.createKey(tenantSlug: slug, name: "integration", scopes: ["scim"])
+        return (slug, tenant.id, token)
+    }
+}
+
+extension PostgresStore {
+    /// Runs `body` scoped to a tenant, as the service does for each request.
+    func inTenant<T>(_ tenantId: String, _ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T {
+        try transaction { (transaction) throws(SCIMError) -> T in
+            try transaction.scope(toTenant: tenantId)
+            return try body(transaction)
+        }
+    }
+}
+
+func user(_ json: String) throws(SCIMError) -> UserWrite {
+    guard case .object(let object)? = try? JSONParser.parse(json) else { throw SCIMError.internalError("not a JSON object: \(json)") }
+    return try UserWrite(attributes: ResourceNormalizer(CoreSchemas.userResourceType).normalize(object))
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+@testable import SCIMCore
+@testable import SCIMPostgres
+
+@Suite("PostgreSQL store, migrations and keys", .enabled(if: TestDatabase.available))
+struct PostgresStoreTests {
+    @Test("migrations are recorded, and running them again applies nothing")
+    func migrationsIdempotent() throws {
+        let connection = try TestDatabase.connection()
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/sql").standardized
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        let migrations = try names.map { name in
+            try #require(Migrator.Migration(fileName: name, sql: try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)))
+        }
+        #expect(migrations.count >= 5)
+        let applied = try Migrator(connection: connection, logger: TestDatabase.logger).migrate(migrations)
+        #expect(applied.isEmpty)
+        let recorded = try connection.execute("select count(*) as n from scim.schema_migrations")
+        #expect(Int(recorded[0, "n"] ?? "") ?? 0 >= migrations.count)
+        // Each file is idempotent on its own too, as a DBA may run it by hand.
+        for migration in migrations { try connection.executeScript("set client_min_messages = warning; " + migration.sql) }
+    }
+
+    @Test("keys: the right token authenticates; a wrong secret, another tenant and a revoked key do not")
+    func keys() throws {
+        let a = try TestDatabase.tenant()
+        let b = try TestDatabase.tenant()
+        let store = PostgresStore(connection: try TestDatabase.connection(), logger: TestDatabase.logger)
+        let key = try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: a.slug, bearerToken: a.token) }
+        #expect(key?.tenantId == a.id)
+        #expect(key?.scopes == ["scim"])
+        let wrong = String(a.token.dropLast()) + (a.token.hasSuffix("A") ? "B" : "A")
+        #expect(try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: a.slug, bearerToken: wrong) } == nil)
+        #expect(try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: b.slug, bearerToken: a.token) } == nil)
+        let admin = TenantAdministration(connection: try TestDatabase.connection())
+        _ = try admin.revokeKey(tenantSlug: a.slug, key: a.token)
+        #expect(try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: a.slug, bearerToken: a.token) } == nil)
+        // Only the hash is stored.
+        let rows = try TestDatabase.connection().execute("select count(*) as n from scim.api_keys where secret_hash::text like \("%" + a.token.suffix(40) + "%")")
+        #expect(rows[0, "n"] == "0")
+    }
+
+    @Test("a tenant's transaction sees only its own users")
+    func tenantIsolation() throws {
+        let a = try TestDatabase.tenant()
+        let b = try TestDatabase.tenant()
+        let store = PostgresStore(connection: try TestDatabase.connection(), logger: TestDatabase.logger)
+        let created = try store.inTenant(a.id) { (t) throws(SCIMError) in try t.insertUser(try user(#"{"userName":"shared@example.com"}"#)) }
+        // The same userName in another tenant is fine.
+        _ = try store.inTenant(b.id) { (t) throws(SCIMError) in try t.insertUser(try user(#"{"userName":"shared@example.com"}"#)) }
+        #expect(try store.inTenant(b.id) { (t) throws(SCIMError) in try t.fetchUser(id: created.id, forUpdate: false) } == nil)
+        #expect(try store.inTenant(b.id) { (t) throws(SCIMError) in try t.deleteUser(id: created.id) } == false)
+        #expect(try store.inTenant(a.id) { (t) throws(SCIMError) in try t.fetchUser(id: created.id, forUpdate: false) }?.id == created.id)
+    }
+
+    @Test("a case-variant userName violates the unique index: 409 uniqueness, and the transaction leaves nothing")
+    func uniqueness() throws {
+        let tenant = try TestDatabase.tenant()
+        let store = PostgresStore(connection: try TestDatabase.connection(), logger: TestDatabase.logger)
+        _ = try store.inTenant(tenant.id) { (t) throws(SCIMError) in try t.insertUser(try user(#"{"userName":"Dup@Example.com"}"#)) }
+        let error = #expect(throws: SCIMError.self) {
+            try store.inTenant(tenant.id) { (t) throws(SCIMError) in
+                _ = try t.insertUser(try user(#"{"userName":"other@example.com"}"#))
+                _ = try t.insertUser(try user(#"{"userName":"dup@example.COM"}"#))
+            }
+        }
+        #expect(error?.status == 409)
+        #expect(error?.scimType == .uniqueness)
+        let page = try store.inTenant(tenant.id) { (t) throws(SCIMError) in try t.listUsers(filter: nil, startIndex: 1, count: 10) }
+        #expect(page.totalResults == 1, "the first insert of the failed transaction was rolled back")
+    }
+
+    @Test("update bumps the version and lastModified; delete removes")
+    func updateAndDelete() throws {
+        let tenant = try TestDatabase.tenant()
+        let store = PostgresStore(connection: try TestDatabase.connection(), logger: TestDatabase.logger)
+        let created = try store.inTenant(tenant.id) { (t) throws(SCIMError) in try t.insertUser(try user(#"{"userName":"v@example.com"}"#)) }
+        #expect(created.version == 1)
+        let updated = try store.inTenant(tenant.id) { (t) throws(SCIMError) in
+            try t.updateUser(id: created.id, try user(#"{"userName":"v@example.com","title":"T"}"#))
+        }
+        #expect(updated?.version == 2)
+        #expect(updated?.attributes["title"] == .string("T"))
+        #expect((updated?.lastModified ?? "") > created.lastModified)
+        #expect(try store.inTenant(tenant.id) { (t) throws(SCIMError) in try t.deleteUser(id: created.id) })
+        #expect(try store.inTenant(tenant.id) { (t) throws(SCIMError) in try t.fetchUser(id: created.id, forUpdate: false) } == nil)
+    }
+
+    @Test("a connection killed by the server (pg_terminate_backend) is replaced on the next transaction")
+    func terminatedBackend() throws {
+        let tenant = try TestDatabase.tenant()
+        let connection = try TestDatabase.connection()
+        let store = PostgresStore(connection: connection, logger: TestDatabase.logger)
+        let pid = try connection.execute("select pg_backend_pid() as pid")[0, "pid"]
+        _ = try TestDatabase.connection().execute("select pg_terminate_backend(\(pid)::int)")
+        let page = try store.inTenant(tenant.id) { (t) throws(SCIMError) in try t.listUsers(filter: nil, startIndex: 1, count: 1) }
+        #expect(page.totalResults == 0)
+        let newPid = try connection.execute("select pg_backend_pid() as pid")[0, "pid"]
+        #expect(newPid != pid)
+    }
+}
