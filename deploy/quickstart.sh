@@ -45,6 +45,7 @@ MSG
         fi
         ;;
     db-stop) db_stop "${2:-fast}" ;;
+    responder-start) responder_start ;;
     db-start) db_start ;;
     *)
         echo "usage: $0 [up|stop|status]" >&2

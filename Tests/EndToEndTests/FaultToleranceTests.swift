@@ -82,3 +82,104 @@ struct FaultToleranceTests {
         }
     }
 }
+
+/// Stopping and reloading the responder. Serialized, and last: they restart the responder.
+@Suite("Responder lifecycle: SIGHUP and SIGTERM under requests", .serialized, .enabled(if: Stack.available))
+struct ResponderLifecycleTests {
+    func supervisorPid() throws -> Int32 {
+        let (_, project) = try Stack.require()
+        let text = try String(contentsOfFile: "\(project)/.local/run/scim-fcgi.pid", encoding: .utf8)
+        return try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
+    func workers(of supervisor: Int32) -> [Int32] {
+        let children = (try? String(contentsOfFile: "/proc/\(supervisor)/task/\(supervisor)/children", encoding: .utf8)) ?? ""
+        return children.split(separator: " ").compactMap { Int32($0) }
+    }
+
+    /// Sends `requests` GETs from `concurrency` tasks, calling `midway` once part of them are done.
+    func burst(_ client: SCIMClient, requests: Int, concurrency: Int, midway: @escaping @Sendable () -> Void) async -> [Int] {
+        await withTaskGroup(of: [Int].self) { group in
+            for lane in 0..<concurrency {
+                group.addTask {
+                    var statuses: [Int] = []
+                    for i in 0..<(requests / concurrency) {
+                        if lane == 0 && i == requests / concurrency / 3 { midway() }
+                        statuses.append((try? await client.get("/Users?count=1").status) ?? -1)
+                    }
+                    return statuses
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    @Test("SIGHUP replaces every worker without a failed request")
+    func reload() async throws {
+        let tenant = try TestTenant.make()
+        let supervisor = try supervisorPid()
+        let before = workers(of: supervisor)
+        let statuses = await burst(tenant.client, requests: 400, concurrency: 8) { kill(supervisor, SIGHUP) }
+        #expect(statuses.allSatisfy { $0 == 200 }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+        var after: [Int32] = []
+        for _ in 0..<50 {
+            after = workers(of: supervisor)
+            if after.count == before.count && Set(after).isDisjoint(with: before) { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        #expect(after.count == before.count)
+        #expect(Set(after).isDisjoint(with: before), "all workers are new")
+    }
+
+    @Test("SIGTERM under requests: no request is cut off mid-way, the responder exits 0, and starts again")
+    func gracefulStop() async throws {
+        let tenant = try TestTenant.make()
+        let (_, project) = try Stack.require()
+        let supervisor = try supervisorPid()
+        let errorLog = "\(project)/.local/log/nginx-error.log"
+        let errorLogBefore = (try? String(contentsOfFile: errorLog, encoding: .utf8))?.count ?? 0
+        let statuses = await burst(tenant.client, requests: 300, concurrency: 6) { kill(supervisor, SIGTERM) }
+        // Requests after the socket closed are refused by nginx with its SCIM-shaped 502; none may fail otherwise.
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 502 }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+        #expect(statuses.contains(200))
+        var exited = false
+        for _ in 0..<100 {
+            if kill(supervisor, 0) != 0 { exited = true; break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        #expect(exited)
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let status = try String(contentsOfFile: "\(project)/.local/run/scim-fcgi.exit", encoding: .utf8)
+        #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        let log = String((try String(contentsOfFile: errorLog, encoding: .utf8)).dropFirst(errorLogBefore))
+        #expect(!log.contains("prematurely closed"), "an in-flight request was cut off: \(log)")
+        let refused = try await tenant.client.get("/Users")
+        expectSCIMError(refused, status: 502)
+
+        try Stack.quickstart("responder-start")
+        #expect(try await tenant.client.get("/Users").status == 200)
+    }
+
+    @Test("the production nginx site configuration is valid")
+    func productionConfig() throws {
+        let (_, project) = try Stack.require()
+        let directory = NSTemporaryDirectory() + "scim-nginx-\(UUID().uuidString)"
+        let script = """
+            set -e
+            mkdir -p '\(directory)/snippets' '\(directory)/logs'
+            cp '\(project)/deploy/nginx/scim-fastcgi.conf' '\(project)/deploy/nginx/scim-error-pages.conf' '\(directory)/snippets/'
+            openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=scim.example.com -days 1 \
+                -keyout '\(directory)/key.pem' -out '\(directory)/cert.pem' 2>/dev/null
+            sed -e 's|/etc/ssl/certs/scim.example.com.fullchain.pem|\(directory)/cert.pem|' \
+                -e 's|/etc/ssl/private/scim.example.com.key|\(directory)/key.pem|' \
+                -e 's|/var/log/nginx/|\(directory)/logs/|' \
+                -e 's|listen 443|listen 127.0.0.1:18443|; s|listen \\[::\\]:443|listen [::1]:18443|' \
+                -e 's|listen 80|listen 127.0.0.1:18080|; s|listen \\[::\\]:80|listen [::1]:18080|' \
+                '\(project)/deploy/nginx/scim-site.conf' > '\(directory)/site.conf'
+            printf 'pid \(directory)/nginx.pid;\\nerror_log \(directory)/logs/error.log;\\nevents {}\\nhttp {\\n include /etc/nginx/mime.types;\\n include \(directory)/site.conf;\\n}\\n' > '\(directory)/nginx.conf'
+            nginx -t -q -p '\(directory)' -c '\(directory)/nginx.conf'
+            """
+        let (status, output) = try Stack.run("/bin/bash", ["-c", script])
+        #expect(status == 0, "\(output)")
+    }
+}

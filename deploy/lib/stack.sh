@@ -10,7 +10,7 @@ PG_PORT="${SCIM_PG_PORT:-54329}"
 HTTP_LISTEN="${SCIM_HTTP_LISTEN:-127.0.0.1:8080}"
 WORKERS="${SCIM_WORKERS:-4}"
 BUILD_CONFIG="${SCIM_BUILD_CONFIG:-release}"
-DEB_PACKAGES=(postgresql postgresql-contrib libpq-dev libfcgi-dev nginx curl ca-certificates python3)
+DEB_PACKAGES=(postgresql postgresql-contrib libpq-dev libfcgi-dev nginx curl ca-certificates openssl python3)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -159,8 +159,11 @@ responder_start() {
     responder_stop
     local sock; sock=$(responder_socket)
     say "starting scim-fcgi with $WORKERS workers on $sock"
+    rm -f "$RUN_DIR/scim-fcgi.exit"
+    # The wrapper records the exit status, so a stop can be checked for a clean exit 0.
     SCIM_PUBLIC_URL="${SCIM_PUBLIC_URL:-http://$HTTP_LISTEN}" \
-        setsid "$PROJECT_DIR/.build/$BUILD_CONFIG/scim-fcgi" --listen "$sock" --workers "$WORKERS" \
+        setsid bash -c '"$@"; echo $? >"'"$RUN_DIR"'/scim-fcgi.exit"' scim-fcgi \
+        "$PROJECT_DIR/.build/$BUILD_CONFIG/scim-fcgi" --listen "$sock" --workers "$WORKERS" \
         --pid-file "$RUN_DIR/scim-fcgi.pid" </dev/null >>"$LOG_DIR/scim-fcgi.log" 2>&1 &
     for _ in $(seq 1 50); do [ -S "$sock" ] && responder_pid >/dev/null && return 0; sleep 0.1; done
     tail -n 20 "$LOG_DIR/scim-fcgi.log" >&2
