@@ -13,17 +13,41 @@ struct FilterTranslator {
     let resourceType: ResourceTypeDefinition
     /// Top-level attributes (lower-cased name) that live in their own column.
     let columns: [String: Column]
-    let jsonColumn = "attributes"
+    /// The attribute answered from `scim.group_members` (Group.members, User.groups), and the SQL
+    /// condition joining a membership row `m` to the resource row `r`, plus the column the value names.
+    let membership: (attribute: String, join: String, valueColumn: String)?
+    let jsonColumn = "r.attributes"
 
     static let users = FilterTranslator(resourceType: CoreSchemas.userResourceType, columns: [
-        "id": Column(sql: "id", type: .reference, caseExact: true),
-        "username": Column(sql: "user_name", type: .string, caseExact: false),
-        "externalid": Column(sql: "external_id", type: .string, caseExact: true),
-        "displayname": Column(sql: "display_name", type: .string, caseExact: false),
-        "active": Column(sql: "active", type: .boolean, caseExact: false),
-        "meta.created": Column(sql: "created_at", type: .dateTime, caseExact: false),
-        "meta.lastmodified": Column(sql: "updated_at", type: .dateTime, caseExact: false),
-    ])
+        "id": Column(sql: "r.id", type: .reference, caseExact: true),
+        "username": Column(sql: "r.user_name", type: .string, caseExact: false),
+        "externalid": Column(sql: "r.external_id", type: .string, caseExact: true),
+        "displayname": Column(sql: "r.display_name", type: .string, caseExact: false),
+        "active": Column(sql: "r.active", type: .boolean, caseExact: false),
+        "meta.created": Column(sql: "r.created_at", type: .dateTime, caseExact: false),
+        "meta.lastmodified": Column(sql: "r.updated_at", type: .dateTime, caseExact: false),
+    ], membership: ("groups", "m.tenant_id = r.tenant_id and m.member_id = r.id", "m.group_id"))
+
+    static let groups = FilterTranslator(resourceType: CoreSchemas.groupResourceType, columns: [
+        "id": Column(sql: "r.id", type: .reference, caseExact: true),
+        "displayname": Column(sql: "r.display_name", type: .string, caseExact: false),
+        "externalid": Column(sql: "r.external_id", type: .string, caseExact: true),
+        "meta.created": Column(sql: "r.created_at", type: .dateTime, caseExact: false),
+        "meta.lastmodified": Column(sql: "r.updated_at", type: .dateTime, caseExact: false),
+    ], membership: ("members", "m.tenant_id = r.tenant_id and m.group_id = r.id", "m.member_id"))
+
+    /// `order by` for sortBy (RFC 7644 §3.4.2.3); resources without a value sort last, ties by id.
+    func orderBy(_ sort: SortOrder?) throws(SCIMError) -> String {
+        guard let sort else { return "r.id" }
+        let direction = sort.descending ? "desc" : "asc"
+        switch try resolve(sort.attribute, element: nil) {
+        case .scalar(let sql, let type, let caseExact, _):
+            let key = (type == .string && !caseExact) ? "lower(\(sql))" : sql
+            return "\(key) \(direction) nulls last, r.id"
+        case .elements(let array, _, let sub):
+            return "(\(array)->0->>\(literal(sub.name))) \(direction) nulls last, r.id"
+        }
+    }
 
     /// What a path in the filter refers to.
     enum Operand {
@@ -51,6 +75,15 @@ struct FilterTranslator {
             let (array, definition) = try multiValued(path)
             let condition = try translate(inner, element: ("e.v", definition))
             return "exists (select 1 from jsonb_array_elements(coalesce(\(unsafeRaw: array), '[]'::jsonb)) as e(v) where \(condition))"
+        case .present(let path) where element == nil && isMembership(path):
+            return "exists (select 1 from scim.group_members m where \(unsafeRaw: membership!.join))"
+        case .compare(let path, let op, let value) where element == nil && isMembership(path):
+            guard op == .eq || op == .ne, case .string(let id) = value else {
+                throw .badRequest(.invalidFilter, "'\(path.description.prefix(100))' can be compared only with eq or ne and an id.")
+            }
+            guard ResourceID.isValid(id) else { return op == .eq ? "false" : "true" }
+            let condition: SQL = "exists (select 1 from scim.group_members m where \(unsafeRaw: membership!.join) and \(unsafeRaw: membership!.valueColumn) = \(id)::uuid)"
+            return op == .eq ? condition : "(not \(condition))"
         case .present(let path):
             switch try resolve(path, element: element) {
             case .scalar(let sql, let type, _, _):
@@ -69,6 +102,13 @@ struct FilterTranslator {
                 return "exists (select 1 from jsonb_array_elements(coalesce(\(unsafeRaw: array), '[]'::jsonb)) as e(v) where \(condition))"
             }
         }
+    }
+
+    /// `members`/`members.value` on groups, `groups`/`groups.value` on users: answered from the join table.
+    private func isMembership(_ path: AttributePath) -> Bool {
+        guard let membership, path.name.caseInsensitiveEquals(membership.attribute) else { return false }
+        if let uri = path.schemaURI, !uri.caseInsensitiveEquals(resourceType.schema.id) { return false }
+        return path.subAttribute == nil || path.subAttribute!.caseInsensitiveEquals("value")
     }
 
     /// A SQL string literal for a schema-defined name (never client text: names come from the schema).
@@ -126,6 +166,9 @@ struct FilterTranslator {
                 return .scalar(sql: column.sql, type: column.type, caseExact: column.caseExact, isUUID: key == "id")
             }
             if path.name.caseInsensitiveEquals("meta") || path.name.caseInsensitiveEquals("id") { throw unsupported(path) }
+        }
+        if let membership, path.name.caseInsensitiveEquals(membership.attribute) {
+            throw .badRequest(.invalidFilter, "'\(membership.attribute)' can be filtered by its value (an id) only.")
         }
         let (definition, container, _) = try locate(path)
         let attribute = "\(container)->\(literal(definition.name))"

@@ -76,22 +76,30 @@ final class PostgresTransaction: StoreTransaction {
 
     // MARK: - Users
 
-    static let userColumns = """
-        id, attributes::text as attributes, version,
-        to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created,
-        to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as modified
+    static let timestamps = """
+        to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created,
+        to_char(r.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as modified
         """
+    /// A user's `groups` (RFC 7643 §4.1.2) come from the membership table, never from its JSON.
+    static let userColumns = """
+        r.id, r.attributes::text as attributes, r.version, \(timestamps),
+        (select jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct')
+                          order by g.display_name)::text
+           from scim.group_members m join scim.groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
+          where m.tenant_id = r.tenant_id and m.member_id = r.id) as groups
+        """
+    static let groupColumns = "r.id, r.attributes::text as attributes, r.version, \(timestamps)"
     static let tenant = "current_setting('scim.tenant_id')::uuid"
 
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource {
         do {
             let rows = try query("""
-                insert into scim.users (tenant_id, user_name, external_id, display_name, active, attributes)
+                insert into scim.users as r (tenant_id, user_name, external_id, display_name, active, attributes)
                 values (\(unsafeRaw: Self.tenant), \(user.userName), \(user.externalId), \(user.displayName), \(user.active),
                         \(user.attributes.jsonText)::jsonb)
                 returning \(unsafeRaw: Self.userColumns)
                 """)
-            return try Self.resource(rows, 0)
+            return try Self.resource(rows, 0, .user)
         } catch where error.status == 409 {
             throw .conflict("A user with userName \"\(user.userName.prefix(200))\" already exists (userName is unique, ignoring case).")
         }
@@ -99,46 +107,53 @@ final class PostgresTransaction: StoreTransaction {
 
     func fetchUser(id: String, forUpdate: Bool) throws(SCIMError) -> StoredResource? {
         let rows = try query("""
-            select \(unsafeRaw: Self.userColumns) from scim.users
-            where tenant_id = \(unsafeRaw: Self.tenant) and id = \(id)::uuid \(unsafeRaw: forUpdate ? "for update" : "")
+            select \(unsafeRaw: Self.userColumns) from scim.users r
+            where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid \(unsafeRaw: forUpdate ? "for update of r" : "")
             """)
-        return rows.rows.isEmpty ? nil : try Self.resource(rows, 0)
+        return rows.rows.isEmpty ? nil : try Self.resource(rows, 0, .user)
     }
 
-    func listUsers(filter: FilterExpression?, startIndex: Int, count: Int) throws(SCIMError) -> ListPage {
+    func listUsers(filter: FilterExpression?, startIndex: Int, count: Int, sort: SortOrder?) throws(SCIMError) -> ListPage {
+        try list(table: "scim.users", columns: Self.userColumns, translator: .users, kind: .user, filter: filter,
+                 startIndex: startIndex, count: count, sort: sort)
+    }
+
+    /// One page and the total. The total rides along as a window count; a page past the end (no
+    /// rows to carry it) asks for the count alone.
+    private func list(table: String, columns: String, translator: FilterTranslator, kind: ResourceKind, filter: FilterExpression?,
+                      startIndex: Int, count: Int, sort: SortOrder?) throws(SCIMError) -> ListPage {
         var condition: SQL = "true"
-        if let filter { condition = try FilterTranslator.users.translate(filter) }
+        if let filter { condition = try translator.translate(filter) }
+        let order = try translator.orderBy(sort)
         let offset = startIndex - 1
-        if count == 0 {
-            return ListPage(totalResults: try countUsers(condition), resources: [])
+        func total() throws(SCIMError) -> Int {
+            let rows = try query("""
+                select count(*) as total from \(unsafeRaw: table) r where r.tenant_id = \(unsafeRaw: Self.tenant) and (\(condition))
+                """, prepared: filter == nil)
+            return Int(rows[0, "total"] ?? "0") ?? 0
         }
+        if count == 0 { return ListPage(totalResults: try total(), resources: []) }
         let rows = try query("""
-            select \(unsafeRaw: Self.userColumns), count(*) over () as total from scim.users
-            where tenant_id = \(unsafeRaw: Self.tenant) and (\(condition))
-            order by id limit \(count) offset \(offset)
-            """, prepared: filter == nil)
+            select \(unsafeRaw: columns), count(*) over () as total from \(unsafeRaw: table) r
+            where r.tenant_id = \(unsafeRaw: Self.tenant) and (\(condition))
+            order by \(unsafeRaw: order) limit \(count) offset \(offset)
+            """, prepared: filter == nil && sort == nil)
         var resources: [StoredResource] = []
-        for row in 0..<rows.rows.count { resources.append(try Self.resource(rows, row)) }
-        let total = rows.rows.isEmpty ? (offset == 0 ? 0 : try countUsers(condition)) : Int(rows[0, "total"] ?? "0") ?? 0
-        return ListPage(totalResults: total, resources: resources)
-    }
-
-    private func countUsers(_ condition: SQL) throws(SCIMError) -> Int {
-        let rows = try query("select count(*) as total from scim.users where tenant_id = \(unsafeRaw: Self.tenant) and (\(condition))",
-                             prepared: false)
-        return Int(rows[0, "total"] ?? "0") ?? 0
+        for row in 0..<rows.rows.count { resources.append(try Self.resource(rows, row, kind)) }
+        let totalResults = rows.rows.isEmpty ? (offset == 0 ? 0 : try total()) : Int(rows[0, "total"] ?? "0") ?? 0
+        return ListPage(totalResults: totalResults, resources: resources)
     }
 
     func updateUser(id: String, _ user: UserWrite) throws(SCIMError) -> StoredResource? {
         do {
             let rows = try query("""
-                update scim.users set user_name = \(user.userName), external_id = \(user.externalId),
+                update scim.users r set user_name = \(user.userName), external_id = \(user.externalId),
                     display_name = \(user.displayName), active = \(user.active), attributes = \(user.attributes.jsonText)::jsonb,
-                    version = version + 1, updated_at = greatest(now(), updated_at + interval '1 millisecond')
-                where tenant_id = \(unsafeRaw: Self.tenant) and id = \(id)::uuid
+                    version = r.version + 1, updated_at = greatest(now(), r.updated_at + interval '1 millisecond')
+                where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
                 returning \(unsafeRaw: Self.userColumns)
                 """)
-            return rows.rows.isEmpty ? nil : try Self.resource(rows, 0)
+            return rows.rows.isEmpty ? nil : try Self.resource(rows, 0, .user)
         } catch where error.status == 409 {
             throw .conflict("Another user already has userName \"\(user.userName.prefix(200))\" (userName is unique, ignoring case).")
         }
@@ -157,13 +172,178 @@ final class PostgresTransaction: StoreTransaction {
         return rows[0, "deleted"] == "1"
     }
 
-    static func resource(_ rows: PostgresRows, _ row: Int) throws(SCIMError) -> StoredResource {
+    // MARK: - Groups
+
+    func insertGroup(_ group: GroupWrite) throws(SCIMError) -> StoredResource {
+        do {
+            let rows = try query("""
+                insert into scim.groups as r (tenant_id, display_name, external_id, attributes)
+                values (\(unsafeRaw: Self.tenant), \(group.displayName), \(group.externalId), \(group.attributes.jsonText)::jsonb)
+                returning \(unsafeRaw: Self.groupColumns)
+                """)
+            return try Self.resource(rows, 0, .group)
+        } catch where error.status == 409 {
+            throw .conflict("A group named \"\(group.displayName.prefix(200))\" already exists (displayName is unique, ignoring case).")
+        }
+    }
+
+    func fetchGroup(id: String, forUpdate: Bool, includeMembers: Bool) throws(SCIMError) -> StoredResource? {
+        let rows = try query("""
+            select \(unsafeRaw: Self.groupColumns) from scim.groups r
+            where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid \(unsafeRaw: forUpdate ? "for update" : "")
+            """)
+        guard !rows.rows.isEmpty else { return nil }
+        var group = try Self.resource(rows, 0, .group)
+        if includeMembers { group = try withMembers([group])[0] }
+        return group
+    }
+
+    func listGroups(filter: FilterExpression?, startIndex: Int, count: Int, sort: SortOrder?, includeMembers: Bool) throws(SCIMError) -> ListPage {
+        var page = try list(table: "scim.groups", columns: Self.groupColumns, translator: .groups, kind: .group, filter: filter,
+                            startIndex: startIndex, count: count, sort: sort)
+        if includeMembers { page.resources = try withMembers(page.resources) }
+        return page
+    }
+
+    /// Reads the members of these groups in one statement.
+    private func withMembers(_ groups: [StoredResource]) throws(SCIMError) -> [StoredResource] {
+        guard !groups.isEmpty else { return groups }
+        let rows = try query("""
+            select m.group_id, m.member_id, m.member_type, coalesce(u.display_name, u.user_name, g.display_name) as display
+            from scim.group_members m
+            left join scim.users u on m.member_type = 'User' and u.tenant_id = m.tenant_id and u.id = m.member_id
+            left join scim.groups g on m.member_type = 'Group' and g.tenant_id = m.tenant_id and g.id = m.member_id
+            where m.tenant_id = \(unsafeRaw: Self.tenant) and m.group_id = any(\(Self.uuidArray(groups.map(\.id)))::uuid[])
+            order by m.group_id, m.added_at, m.member_id
+            """)
+        var members: [String: [JSONValue]] = [:]
+        for row in rows.rows {
+            guard let group = row[0], let member = row[1], let type = row[2] else { continue }
+            var object = JSONObject([("value", .string(member))])
+            if let display = row[3] { object.append("display", .string(display)) }
+            object.append("type", .string(type))
+            members[group, default: []].append(.object(object))
+        }
+        return groups.map { group in
+            var group = group
+            group.attributes["members"] = .array(members[group.id] ?? [])
+            return group
+        }
+    }
+
+    func updateGroup(id: String, _ group: GroupWrite) throws(SCIMError) -> StoredResource? {
+        do {
+            let rows = try query("""
+                update scim.groups r set display_name = \(group.displayName), external_id = \(group.externalId),
+                    attributes = \(group.attributes.jsonText)::jsonb,
+                    version = r.version + 1, updated_at = greatest(now(), r.updated_at + interval '1 millisecond')
+                where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
+                returning \(unsafeRaw: Self.groupColumns)
+                """)
+            return rows.rows.isEmpty ? nil : try Self.resource(rows, 0, .group)
+        } catch where error.status == 409 {
+            throw .conflict("Another group is already named \"\(group.displayName.prefix(200))\" (displayName is unique, ignoring case).")
+        }
+    }
+
+    func touchGroup(id: String) throws(SCIMError) -> StoredResource? {
+        let rows = try query("""
+            update scim.groups r set version = r.version + 1, updated_at = greatest(now(), r.updated_at + interval '1 millisecond')
+            where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
+            returning \(unsafeRaw: Self.groupColumns)
+            """)
+        return rows.rows.isEmpty ? nil : try Self.resource(rows, 0, .group)
+    }
+
+    func deleteGroup(id: String) throws(SCIMError) -> Bool {
+        // Memberships of the group go with it (foreign key); its membership in other groups here.
+        let rows = try query("""
+            with deleted as (
+                delete from scim.groups where tenant_id = \(unsafeRaw: Self.tenant) and id = \(id)::uuid returning id
+            ), memberships as (
+                delete from scim.group_members m using deleted
+                where m.tenant_id = \(unsafeRaw: Self.tenant) and m.member_id = deleted.id
+            )
+            select count(*) as deleted from deleted
+            """)
+        return rows[0, "deleted"] == "1"
+    }
+
+    func addMembers(groupId: String, memberIds: [String]) throws(SCIMError) -> Int {
+        guard !memberIds.isEmpty else { return 0 }
+        let invalid = memberIds.filter { !ResourceID.isValid($0) }
+        guard invalid.isEmpty else { throw Self.unknownMembers(invalid) }
+        let rows = try query("""
+            with wanted as (select distinct unnest(\(Self.uuidArray(memberIds))::uuid[]) as id),
+            found as (
+                select u.id, 'User' as member_type from scim.users u join wanted w on w.id = u.id
+                where u.tenant_id = \(unsafeRaw: Self.tenant)
+                union all
+                select g.id, 'Group' from scim.groups g join wanted w on w.id = g.id
+                where g.tenant_id = \(unsafeRaw: Self.tenant)
+            ),
+            added as (
+                insert into scim.group_members (tenant_id, group_id, member_id, member_type)
+                select \(unsafeRaw: Self.tenant), \(groupId)::uuid, id, member_type from found
+                where exists (select 1 from wanted) and (select count(*) from wanted) = (select count(*) from found)
+                on conflict do nothing
+                returning member_id
+            )
+            select (select count(*) from added) as added,
+                   (select string_agg(w.id::text, ',') from wanted w where w.id not in (select id from found)) as missing
+            """)
+        if let missing = rows[0, "missing"], !missing.isEmpty {
+            throw Self.unknownMembers(missing.split(separator: ",").map(String.init))
+        }
+        return Int(rows[0, "added"] ?? "0") ?? 0
+    }
+
+    static func unknownMembers(_ ids: [String]) -> SCIMError {
+        .badRequest(.invalidValue, "No user or group of this tenant has the id \(ids.prefix(5).map { "\"\($0.prefix(100))\"" }.joined(separator: ", "))"
+                    + (ids.count > 5 ? " (and \(ids.count - 5) more)" : "") + "; no member was added.")
+    }
+
+    func removeMembers(groupId: String, memberIds: [String]?) throws(SCIMError) -> Int {
+        if let memberIds {
+            let valid = memberIds.filter(ResourceID.isValid)
+            guard !valid.isEmpty else { return 0 }
+            let rows = try query("""
+                delete from scim.group_members
+                where tenant_id = \(unsafeRaw: Self.tenant) and group_id = \(groupId)::uuid
+                  and member_id = any(\(Self.uuidArray(valid))::uuid[])
+                """)
+            return rows.affected
+        }
+        let rows = try query("""
+            delete from scim.group_members where tenant_id = \(unsafeRaw: Self.tenant) and group_id = \(groupId)::uuid
+            """)
+        return rows.affected
+    }
+
+    /// `{a,b,c}`: the text form of a uuid[] bind. Only validated UUIDs reach it.
+    static func uuidArray(_ ids: [String]) -> String { "{" + ids.joined(separator: ",") + "}" }
+
+    enum ResourceKind {
+        case user, group
+
+        var normalizer: ResourceNormalizer {
+            ResourceNormalizer(self == .user ? CoreSchemas.userResourceType : CoreSchemas.groupResourceType)
+        }
+    }
+
+    static func resource(_ rows: PostgresRows, _ row: Int, _ kind: ResourceKind) throws(SCIMError) -> StoredResource {
         guard let id = rows[row, "id"], let text = rows[row, "attributes"], let version = rows[row, "version"].flatMap({ Int($0) }),
               let created = rows[row, "created"], let modified = rows[row, "modified"],
               case .object(let stored)? = try? JSONParser.parse(text, maxDepth: 64)
         else { throw .internalError("A stored resource could not be read.") }
         // jsonb keeps keys in its own order; put them back in schema order for output.
-        let attributes = (try? ResourceNormalizer(CoreSchemas.userResourceType).normalize(stored)) ?? stored
+        var attributes = (try? kind.normalizer.normalize(stored)) ?? stored
+        if kind == .user, let groups = rows[row, "groups"], case .array(let list)? = try? JSONParser.parse(groups) {
+            attributes["groups"] = .array(list.map { element in
+                let object = element.objectValue ?? JSONObject()
+                return .object(JSONObject(["value", "display", "type"].compactMap { key in object[key].map { (key, $0) } }))
+            })
+        }
         return StoredResource(id: id, attributes: attributes, version: version, created: created, lastModified: modified)
     }
 }

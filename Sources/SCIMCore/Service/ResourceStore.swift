@@ -39,6 +39,25 @@ public struct UserWrite: Sendable {
     }
 }
 
+/// A group about to be written. Members are not part of it: they live in their own table and
+/// change through `StoreTransaction`'s member operations, one row each.
+public struct GroupWrite: Sendable {
+    public var attributes: JSONObject
+    public var displayName: String
+    public var externalId: String?
+
+    public init(attributes: JSONObject) throws(SCIMError) {
+        var attributes = attributes
+        attributes["members"] = nil
+        guard let displayName = attributes["displayName"]?.stringValue, !displayName.trimmingSpaces.isEmpty else {
+            throw .badRequest(.invalidValue, "'displayName' is required and must be a non-empty string.")
+        }
+        self.attributes = attributes
+        self.displayName = displayName
+        self.externalId = attributes["externalId"]?.stringValue
+    }
+}
+
 /// The outcome of checking a bearer token against a tenant.
 public struct AuthenticatedKey: Sendable {
     public var tenantId: String
@@ -85,8 +104,22 @@ public protocol StoreTransaction {
 
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource
     func fetchUser(id: String, forUpdate: Bool) throws(SCIMError) -> StoredResource?
-    func listUsers(filter: FilterExpression?, startIndex: Int, count: Int) throws(SCIMError) -> ListPage
+    func listUsers(filter: FilterExpression?, startIndex: Int, count: Int, sort: SortOrder?) throws(SCIMError) -> ListPage
     /// Overwrites the user; the version goes up by one. nil when the user does not exist.
     func updateUser(id: String, _ user: UserWrite) throws(SCIMError) -> StoredResource?
     func deleteUser(id: String) throws(SCIMError) -> Bool
+
+    func insertGroup(_ group: GroupWrite) throws(SCIMError) -> StoredResource
+    /// With `includeMembers`, `attributes["members"]` holds the members; without, no member row is read.
+    func fetchGroup(id: String, forUpdate: Bool, includeMembers: Bool) throws(SCIMError) -> StoredResource?
+    func listGroups(filter: FilterExpression?, startIndex: Int, count: Int, sort: SortOrder?, includeMembers: Bool) throws(SCIMError) -> ListPage
+    func updateGroup(id: String, _ group: GroupWrite) throws(SCIMError) -> StoredResource?
+    func deleteGroup(id: String) throws(SCIMError) -> Bool
+    /// Adds members by id (users or groups of the tenant); existing members are left as they are.
+    /// An id that names no user or group of the tenant is a 400 and nothing is added.
+    func addMembers(groupId: String, memberIds: [String]) throws(SCIMError) -> Int
+    /// Removes the listed members; ids that are not members are ignored. nil removes every member.
+    func removeMembers(groupId: String, memberIds: [String]?) throws(SCIMError) -> Int
+    /// Records a change to the group (version and lastModified), after its members changed.
+    func touchGroup(id: String) throws(SCIMError) -> StoredResource?
 }

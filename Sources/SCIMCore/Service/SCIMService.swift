@@ -23,6 +23,7 @@ public final class SCIMService {
     let store: any ResourceStore
     let configuration: Configuration
     let users = UserEndpoints()
+    let groups = GroupEndpoints()
 
     public init(store: any ResourceStore, configuration: Configuration = Configuration()) {
         self.store = store
@@ -82,25 +83,63 @@ public final class SCIMService {
 
     private func dispatch(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
         let method = context.request.method.uppercased()
+        func only(_ allowed: String, _ what: String) throws(SCIMError) {
+            guard allowed.split(separator: ",").contains(where: { $0.trimmingSpacesSubstring == method }) else {
+                throw .methodNotAllowed("\(method) is not supported on \(what).", allow: allowed)
+            }
+        }
         switch context.route.resource {
         case .users(nil):
-            switch method {
-            case "GET": return try users.list(context)
-            case "POST": return try users.create(context)
-            default: throw .methodNotAllowed("\(method) is not supported on /Users.", allow: "GET, POST")
-            }
+            try only("GET, POST", "/Users")
+            return method == "GET" ? try users.list(context) : try users.create(context)
         case .users(let id?):
+            try only("GET, PUT, PATCH, DELETE", "/Users/{id}")
             switch method {
             case "GET": return try users.get(id: id, context)
             case "PUT": return try users.replace(id: id, context)
             case "PATCH": return try users.patch(id: id, context)
-            case "DELETE": return try users.delete(id: id, context)
-            default: throw .methodNotAllowed("\(method) is not supported on /Users/{id}.", allow: "GET, PUT, PATCH, DELETE")
+            default: return try users.delete(id: id, context)
             }
         case .usersSearch:
-            guard method == "POST" else { throw .methodNotAllowed("Use POST for /Users/.search.", allow: "POST") }
+            try only("POST", "/Users/.search")
             return try users.search(context)
+        case .groups(nil):
+            try only("GET, POST", "/Groups")
+            return method == "GET" ? try groups.list(context) : try groups.create(context)
+        case .groups(let id?):
+            try only("GET, PUT, PATCH, DELETE", "/Groups/{id}")
+            switch method {
+            case "GET": return try groups.get(id: id, context)
+            case "PUT": return try groups.replace(id: id, context)
+            case "PATCH": return try groups.patch(id: id, context)
+            default: return try groups.delete(id: id, context)
+            }
+        case .groupsSearch:
+            try only("POST", "/Groups/.search")
+            return try groups.search(context)
+        case .rootSearch:
+            try only("POST", "/.search")
+            return try RootSearch(users: users, groups: groups).search(context)
+        case .serviceProviderConfig:
+            try only("GET", "/ServiceProviderConfig")
+            return .json(200, .object(Discovery.serviceProviderConfig(baseURL: context.baseURL, maxResults: context.maxListCount)))
+        case .resourceTypes(let name):
+            try only("GET", "/ResourceTypes")
+            return try discoveryResponse(Discovery.resourceTypes.map { ($0.name, Discovery.resourceType($0, baseURL: context.baseURL)) },
+                                         name, "resource type")
+        case .schemas(let id):
+            try only("GET", "/Schemas")
+            return try discoveryResponse(Discovery.schemas.map { ($0.id, Discovery.schema($0, baseURL: context.baseURL)) }, id, "schema")
         }
+    }
+
+    /// A discovery collection as a ListResponse, or one member of it by id.
+    private func discoveryResponse(_ items: [(String, JSONObject)], _ id: String?, _ what: String) throws(SCIMError) -> HTTPResponse {
+        guard let id else {
+            return .json(200, .object(ListResponse.body(total: items.count, startIndex: 1, resources: items.map { .object($0.1) })))
+        }
+        guard let item = items.first(where: { $0.0.caseInsensitiveEquals(id) }) else { throw .notFound("No \(what) \(id.prefix(200)).") }
+        return .json(200, .object(item.1))
     }
 }
 
@@ -118,6 +157,12 @@ public struct Route {
     enum Resource: Equatable {
         case users(String?)
         case usersSearch
+        case groups(String?)
+        case groupsSearch
+        case rootSearch
+        case serviceProviderConfig
+        case resourceTypes(String?)
+        case schemas(String?)
     }
 
     var tenant: String
@@ -131,15 +176,18 @@ public struct Route {
         }
         self.tenant = tenant
         let rest = segments.dropFirst().map { HTTPRequest.percentDecode($0) ?? String($0) }
-        switch rest.count {
-        case 1 where rest[0] == "Users":
-            resource = .users(nil)
-        case 2 where rest[0] == "Users" && rest[1] == ".search":
-            resource = .usersSearch
-        case 2 where rest[0] == "Users":
-            resource = .users(rest[1])
-        default:
-            throw .notFound("No SCIM endpoint at \(path.prefix(200)).")
+        switch (rest.first, rest.count) {
+        case ("Users", 1): resource = .users(nil)
+        case ("Users", 2): resource = rest[1] == ".search" ? .usersSearch : .users(rest[1])
+        case ("Groups", 1): resource = .groups(nil)
+        case ("Groups", 2): resource = rest[1] == ".search" ? .groupsSearch : .groups(rest[1])
+        case (".search", 1): resource = .rootSearch
+        case ("ServiceProviderConfig", 1): resource = .serviceProviderConfig
+        case ("ResourceTypes", 1): resource = .resourceTypes(nil)
+        case ("ResourceTypes", 2): resource = .resourceTypes(rest[1])
+        case ("Schemas", 1): resource = .schemas(nil)
+        case ("Schemas", 2): resource = .schemas(rest[1])
+        default: throw .notFound("No SCIM endpoint at \(path.prefix(200)).")
         }
     }
 

@@ -1,0 +1,90 @@
+/// What the `/Users` and `/Groups` endpoints share: rendering, ETag checks, list responses.
+struct EndpointSupport {
+    let resourceType: ResourceTypeDefinition
+    let renderer: ResourceRenderer
+
+    init(_ resourceType: ResourceTypeDefinition) {
+        self.resourceType = resourceType
+        self.renderer = ResourceRenderer(resourceType)
+    }
+
+    func rendered(_ stored: StoredResource, _ context: RequestContext, projection: Projection) -> JSONObject {
+        projection.apply(to: renderer.render(stored, baseURL: context.baseURL), resourceType: resourceType)
+    }
+
+    func response(_ stored: StoredResource, _ context: RequestContext, status: Int = 200, projection: Projection = .all) -> HTTPResponse {
+        .json(status, .object(rendered(stored, context, projection: projection)), headers: [
+            ("Location", renderer.location(baseURL: context.baseURL, id: stored.id)),
+            ("ETag", ResourceRenderer.etag(version: stored.version)),
+        ])
+    }
+
+    func listResponse(_ page: ListPage, _ query: ListQuery, _ context: RequestContext) -> HTTPResponse {
+        let resources = page.resources.map { JSONValue.object(rendered($0, context, projection: query.projection)) }
+        return .json(200, .object(ListResponse.body(total: page.totalResults, startIndex: query.startIndex, resources: resources)))
+    }
+
+    /// `If-None-Match` on GET: 304 when the client's copy is current.
+    func notModified(_ stored: StoredResource, _ context: RequestContext) -> HTTPResponse? {
+        guard let header = context.request.header("if-none-match"), ETagList(header).matches(version: stored.version) else { return nil }
+        return HTTPResponse(status: 304, headers: [("ETag", ResourceRenderer.etag(version: stored.version))])
+    }
+
+    /// `If-Match` on writes (RFC 7644 §3.14), checked against the row locked FOR UPDATE, so the
+    /// comparison and the write are atomic.
+    func checkIfMatch(_ context: RequestContext, _ current: StoredResource) throws(SCIMError) {
+        guard let ifMatch = context.request.header("if-match") else { return }
+        guard ETagList(ifMatch).matches(version: current.version) else {
+            throw .preconditionFailed("The resource has changed: its version is \(ResourceRenderer.etag(version: current.version)), "
+                                      + "If-Match asked for \(ifMatch.prefix(100)).")
+        }
+    }
+
+    func notFound(_ id: String) -> SCIMError {
+        .notFound("\(resourceType.name) \(id.prefix(100)) not found.")
+    }
+
+    /// The projection of a single-resource request's query string.
+    func projection(_ context: RequestContext) throws(SCIMError) -> Projection {
+        try Projection(attributes: context.request.queryValue("attributes"),
+                       excludedAttributes: context.request.queryValue("excludedAttributes"))
+    }
+
+    /// `GET /{type}/{id}?filter=...`: Entra's legacy reference checks ("id eq X and manager eq Y")
+    /// also arrive against a single resource; answered 404 when the resource does not match.
+    func matchesRequestFilter(_ id: String, _ context: RequestContext,
+                              list: (FilterExpression) throws(SCIMError) -> ListPage) throws(SCIMError) -> Bool {
+        guard let text = context.request.queryValue("filter"), !text.trimmingSpaces.isEmpty else { return true }
+        let filter = FilterExpression.and(.compare(AttributePath(name: "id"), .eq, .string(id)), try FilterParser.parse(text))
+        return try list(filter).totalResults > 0
+    }
+
+    /// A list query from a `.search` body (RFC 7644 §3.4.3).
+    static func searchQuery(_ context: RequestContext) throws(SCIMError) -> ListQuery {
+        let body = try RequestBody.object(context.request)
+        var request = context.request
+        request.query = []
+        for name in ["filter", "startIndex", "count", "sortBy", "sortOrder"] {
+            guard let value = body.member(caseInsensitive: name)?.value else { continue }
+            request.query.append((name, value.stringValue ?? value.numberText ?? ""))
+        }
+        for name in ["attributes", "excludedAttributes"] {
+            guard let value = body.member(caseInsensitive: name)?.value else { continue }
+            let items = value.arrayValue?.compactMap(\.stringValue) ?? value.stringValue.map { [$0] } ?? []
+            request.query.append((name, items.joined(separator: ",")))
+        }
+        return try ListQuery(request: request, maxCount: context.maxListCount)
+    }
+}
+
+enum ListResponse {
+    static func body(total: Int, startIndex: Int, resources: [JSONValue]) -> JSONObject {
+        JSONObject([
+            ("schemas", .array([.string(CoreSchemas.listResponseURN)])),
+            ("totalResults", .integer(total)),
+            ("startIndex", .integer(startIndex)),
+            ("itemsPerPage", .integer(resources.count)),
+            ("Resources", .array(resources)),
+        ])
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import Testing
+@testable import SCIMCore
+
+private let patchSchema = #""schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]"#
+
+@Suite("Groups over HTTP: Entra's group cycle, membership as set operations", .enabled(if: Stack.available))
+struct GroupTests {
+    func memberIds(_ response: Response) -> Set<String> {
+        Set(response.object?["members"]?.arrayValue?.compactMap { $0.objectValue?["value"]?.stringValue } ?? [])
+    }
+
+    func createGroup(_ client: SCIMClient, _ name: String) async throws -> String {
+        let response = try await client.post("/Groups", #"""
+            {"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+             "externalId":"\#(UUID().uuidString)","displayName":"\#(name)","meta":{"resourceType":"Group"}}
+            """#)
+        #expect(response.status == 201, "\(response.text)")
+        #expect(response.object?["members"] == .array([]))
+        return try #require(response.object?["id"]?.stringValue)
+    }
+
+    @Test("Entra's cycle: match, create, add members in a batch, remove by value array and by filter, rename, delete")
+    func entraCycle() async throws {
+        let tenant = try TestTenant.make()
+        let client = tenant.client
+        var users: [String] = []
+        for i in 0..<4 { users.append(try await client.createUser("member\(i)@example.com").id) }
+
+        let before = try await client.get("/Groups?excludedAttributes=members&filter=displayName%20eq%20%22Sales%22")
+        #expect(before.object?["totalResults"] == .integer(0))
+        let group = try await createGroup(client, "Sales")
+
+        let add = try await client.patch("/Groups/\(group)", #"""
+            {\#(patchSchema),"Operations":[{"op":"Add","path":"members","value":[
+              {"$ref":null,"value":"\#(users[0])"},{"$ref":null,"value":"\#(users[1])"},{"value":"\#(users[2])"}]}]}
+            """#)
+        #expect(add.status == 204)
+        #expect(add.body.isEmpty)
+        #expect(memberIds(try await client.get("/Groups/\(group)")) == Set(users[0...2]))
+
+        // Adding an existing member again changes nothing.
+        let again = try await client.patch("/Groups/\(group)",
+            #"{\#(patchSchema),"Operations":[{"op":"Add","path":"members","value":[{"value":"\#(users[0])"}]}]}"#)
+        #expect(again.status == 204)
+
+        // Default dialect: remove only the listed members.
+        let removeListed = try await client.patch("/Groups/\(group)",
+            #"{\#(patchSchema),"Operations":[{"op":"Remove","path":"members","value":[{"$ref":null,"value":"\#(users[1])"}]}]}"#)
+        #expect(removeListed.status == 204)
+        #expect(memberIds(try await client.get("/Groups/\(group)")) == [users[0], users[2]])
+
+        // aadOptscim062020: remove by filter; a non-member is a no-op.
+        let removeFiltered = try await client.patch("/Groups/\(group)",
+            #"{\#(patchSchema),"Operations":[{"op":"remove","path":"members[value eq \"\#(users[2])\"]"},{"op":"remove","path":"members[value eq \"\#(users[3])\"]"}]}"#)
+        #expect(removeFiltered.status == 204)
+        #expect(memberIds(try await client.get("/Groups/\(group)")) == [users[0]])
+
+        // Match with members excluded: no members key at all.
+        let matched = try await client.get("/Groups?excludedAttributes=members&filter=displayName%20eq%20%22sales%22")
+        #expect(matched.object?["totalResults"] == .integer(1))
+        let listed = try #require(matched.object?["Resources"]?.arrayValue?.first?.objectValue)
+        #expect(listed["members"] == nil)
+        #expect(try await client.get("/Groups/\(group)?excludedAttributes=members").object?["members"] == nil)
+
+        // Legacy membership check: id and members.
+        let isMember = try await client.get("/Groups?filter=" + #"id eq "\#(group)" and members eq "\#(users[0])""#.urlQueryEncoded + "&attributes=id")
+        #expect(isMember.object?["totalResults"] == .integer(1))
+        let notMember = try await client.get("/Groups?filter=" + #"id eq "\#(group)" and members eq "\#(users[3])""#.urlQueryEncoded + "&attributes=id")
+        #expect(notMember.object?["totalResults"] == .integer(0))
+        let single = try await client.get("/Groups/\(group)?filter=" + #"members eq "\#(users[3])""#.urlQueryEncoded)
+        expectSCIMError(single, status: 404)
+
+        // The user sees its group.
+        let user0 = try await client.get("/Users/\(users[0])")
+        #expect(user0.object?["groups"]?.arrayValue?.first?.objectValue?["value"] == .string(group))
+        let byGroup = try await client.filterUsers(#"groups eq "\#(group)""#)
+        #expect(byGroup.object?["totalResults"] == .integer(1))
+
+        // Rename answers 204; asking for attributes gets 200 with just those.
+        let rename = try await client.patch("/Groups/\(group)",
+            #"{\#(patchSchema),"Operations":[{"op":"Replace","path":"displayName","value":"Sales EMEA"}]}"#)
+        #expect(rename.status == 204)
+        let projected = try await client.patch("/Groups/\(group)?attributes=displayName",
+            #"{\#(patchSchema),"Operations":[{"op":"replace","value":{"externalId":"new-ext"}}]}"#)
+        #expect(projected.status == 200)
+        #expect(projected.object?["displayName"] == .string("Sales EMEA"))
+        #expect(projected.object?["members"] == nil)
+
+        // Remove with path "members" and no value removes everyone.
+        _ = try await client.patch("/Groups/\(group)", #"{\#(patchSchema),"Operations":[{"op":"remove","path":"members"}]}"#)
+        #expect(memberIds(try await client.get("/Groups/\(group)")).isEmpty)
+
+        #expect(try await client.delete("/Groups/\(group)").status == 204)
+        expectSCIMError(try await client.get("/Groups/\(group)"), status: 404)
+    }
+
+    @Test("displayName is unique ignoring case; an unknown member id is refused and adds nobody")
+    func conflictsAndUnknownMembers() async throws {
+        let tenant = try TestTenant.make()
+        let group = try await createGroup(tenant.client, "Engineering")
+        expectSCIMError(try await tenant.client.post("/Groups", #"{"displayName":"ENGINEERING"}"#), status: 409, scimType: "uniqueness")
+        let user = try await tenant.client.createUser("eng@example.com").id
+        let response = try await tenant.client.patch("/Groups/\(group)",
+            #"{\#(patchSchema),"Operations":[{"op":"add","path":"members","value":[{"value":"\#(user)"},{"value":"\#(UUID().uuidString)"}]}]}"#)
+        expectSCIMError(response, status: 400, scimType: "invalidValue")
+        #expect(memberIds(try await tenant.client.get("/Groups/\(group)")).isEmpty)
+    }
+
+    @Test("deleting a user removes its memberships; deleting a group leaves its members")
+    func deletions() async throws {
+        let tenant = try TestTenant.make()
+        let group = try await createGroup(tenant.client, "Temp")
+        let a = try await tenant.client.createUser("a@example.com").id
+        let b = try await tenant.client.createUser("b@example.com").id
+        _ = try await tenant.client.patch("/Groups/\(group)",
+            #"{\#(patchSchema),"Operations":[{"op":"add","value":{"members":[{"value":"\#(a)"},{"value":"\#(b)"}]}}]}"#)
+        #expect(try await tenant.client.delete("/Users/\(a)").status == 204)
+        #expect(memberIds(try await tenant.client.get("/Groups/\(group)")) == [b])
+        #expect(try await tenant.client.delete("/Groups/\(group)").status == 204)
+        #expect(try await tenant.client.get("/Users/\(b)").object?["groups"] == nil)
+    }
+
+    @Test("concurrent PATCHes adding and removing members: the result is the union of adds minus removes")
+    func concurrentMembership() async throws {
+        let tenant = try TestTenant.make()
+        let group = try await createGroup(tenant.client, "Busy")
+        var users: [String] = []
+        for i in 0..<12 { users.append(try await tenant.client.createUser("busy\(i)@example.com").id) }
+        let client = tenant.client
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { taskGroup in
+            for user in users {
+                taskGroup.addTask {
+                    try await client.patch("/Groups/\(group)",
+                        #"{\#(patchSchema),"Operations":[{"op":"add","path":"members","value":[{"value":"\#(user)"}]}]}"#).status
+                }
+            }
+            return try await taskGroup.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.allSatisfy { $0 == 204 }, "\(statuses)")
+        let removals = try await withThrowingTaskGroup(of: Int.self) { taskGroup in
+            for user in users.prefix(5) {
+                taskGroup.addTask {
+                    try await client.patch("/Groups/\(group)",
+                        #"{\#(patchSchema),"Operations":[{"op":"remove","path":"members[value eq \"\#(user)\"]"}]}"#).status
+                }
+            }
+            return try await taskGroup.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(removals.allSatisfy { $0 == 204 })
+        #expect(memberIds(try await client.get("/Groups/\(group)")) == Set(users.dropFirst(5)))
+        #expect(try await client.get("/Groups/\(group)").header("ETag") == #"W/"18""#)
+    }
+}
+
+@Suite("Discovery and queries", .enabled(if: Stack.available))
+struct DiscoveryTests {
+    @Test("ServiceProviderConfig, ResourceTypes and Schemas describe what is served, without nulls")
+    func discovery() async throws {
+        let tenant = try TestTenant.make()
+        let config = try await tenant.client.get("/ServiceProviderConfig")
+        #expect(config.status == 200)
+        #expect(config.object?["patch"]?.objectValue?["supported"] == .bool(true))
+        #expect(config.object?["bulk"]?.objectValue?["supported"] == .bool(false))
+        #expect(!config.text.contains("null"))
+        let types = try await tenant.client.get("/ResourceTypes")
+        #expect(types.object?["totalResults"] == .integer(2))
+        let user = try await tenant.client.get("/ResourceTypes/User")
+        #expect(user.object?["schemaExtensions"]?.arrayValue?.first?.objectValue?["schema"] == .string(CoreSchemas.enterpriseUserURN))
+        let schemas = try await tenant.client.get("/Schemas")
+        #expect(schemas.object?["totalResults"] == .integer(3))
+        #expect(!schemas.text.contains("null"))
+        let userSchema = try await tenant.client.get("/Schemas/\(CoreSchemas.userURN)")
+        let attributes = userSchema.object?["attributes"]?.arrayValue ?? []
+        let userName = attributes.first { $0.objectValue?["name"] == .string("userName") }?.objectValue
+        #expect(userName?["uniqueness"] == .string("server"))
+        #expect(userName?["caseExact"] == .bool(false))
+        let password = attributes.first { $0.objectValue?["name"] == .string("password") }?.objectValue
+        #expect(password?["returned"] == .string("never"))
+        expectSCIMError(try await tenant.client.post("/Schemas", "{}"), status: 405)
+        expectSCIMError(try await tenant.client.get("/Schemas/urn:nope"), status: 404)
+    }
+
+    @Test("sortBy and sortOrder; the manager reference check; POST /Users/.search")
+    func queries() async throws {
+        let tenant = try TestTenant.make()
+        let manager = try await tenant.client.createUser("boss@example.com").id
+        let report = try await tenant.client.createUser("worker@example.com",
+            extra: #","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":"\#(manager)"}"#).id
+        _ = try await tenant.client.createUser("alpha@example.com")
+        let sorted = try await tenant.client.get("/Users?sortBy=userName&sortOrder=descending")
+        let names = sorted.object?["Resources"]?.arrayValue?.compactMap { $0.objectValue?["userName"]?.stringValue }
+        #expect(names == ["worker@example.com", "boss@example.com", "alpha@example.com"])
+        let check = try await tenant.client.get("/Users?filter=" + "id eq \(report) and manager eq \(manager)".urlQueryEncoded + "&attributes=id")
+        #expect(check.object?["totalResults"] == .integer(1))
+        let wrong = try await tenant.client.get("/Users?filter=" + "id eq \(report) and manager eq \(report)".urlQueryEncoded + "&attributes=id")
+        #expect(wrong.object?["totalResults"] == .integer(0))
+        let search = try await tenant.client.post("/Users/.search",
+            #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName sw \"b\"","attributes":["userName"]}"#)
+        #expect(search.object?["totalResults"] == .integer(1))
+        let root = try await tenant.client.post("/.search",
+            #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"meta.created pr","count":10}"#)
+        #expect(root.object?["totalResults"] == .integer(3))
+    }
+}
+
+extension String {
+    var urlQueryEncoded: String { addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
+}
