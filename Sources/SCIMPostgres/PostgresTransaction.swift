@@ -205,23 +205,20 @@ final class PostgresTransaction: StoreTransaction {
         return page
     }
 
-    /// Reads the members of these groups in one statement.
+    /// Reads the members of these groups in one statement, from the join table alone (RFC 7643
+    /// §8.7.1 gives members value, $ref and type; no display name, so no join to users).
     private func withMembers(_ groups: [StoredResource]) throws(SCIMError) -> [StoredResource] {
         guard !groups.isEmpty else { return groups }
         let rows = try query("""
-            select m.group_id, m.member_id, m.member_type, coalesce(u.display_name, u.user_name, g.display_name) as display
+            select m.group_id, m.member_id, m.member_type
             from scim.group_members m
-            left join scim.users u on m.member_type = 'User' and u.tenant_id = m.tenant_id and u.id = m.member_id
-            left join scim.groups g on m.member_type = 'Group' and g.tenant_id = m.tenant_id and g.id = m.member_id
             where m.tenant_id = \(unsafeRaw: Self.tenant) and m.group_id = any(\(Self.uuidArray(groups.map(\.id)))::uuid[])
             order by m.group_id, m.added_at, m.member_id
             """)
         var members: [String: [JSONValue]] = [:]
         for row in rows.rows {
             guard let group = row[0], let member = row[1], let type = row[2] else { continue }
-            var object = JSONObject([("value", .string(member))])
-            if let display = row[3] { object.append("display", .string(display)) }
-            object.append("type", .string(type))
+            let object = JSONObject([("value", .string(member)), ("type", .string(type))])
             members[group, default: []].append(.object(object))
         }
         return groups.map { group in

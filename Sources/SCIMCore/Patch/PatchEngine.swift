@@ -61,6 +61,19 @@ public struct PatchEngine: Sendable {
             }
             return
         }
+        if let rawPath = operation.rawPath, let (schema, rest) = resourceType.splitSchemaPrefix(rawPath), rest.isEmpty,
+           schema.id != resourceType.schema.id {
+            // The path names a whole extension ("urn:...:enterprise:2.0:User").
+            if operation.op == .remove {
+                document[schema.id] = nil
+            } else {
+                if operation.op == .replace { document[schema.id] = nil }
+                let wrapped = PatchRequest.Operation(op: operation.op, path: nil, rawPath: nil,
+                                                     value: .object(JSONObject([(schema.id, operation.value ?? .null)])))
+                try apply(wrapped, to: &document)
+            }
+            return
+        }
         guard let target = try resolve(path) else { return }
         switch operation.op {
         case .add, .replace:

@@ -12,6 +12,32 @@ public struct ResourceRenderer: Sendable {
 
     public func location(baseURL: String, id: String) -> String { "\(baseURL)\(resourceType.endpoint)/\(id)" }
 
+    /// References get their `$ref` URI, which depends on where the client reached us, so it is added
+    /// here rather than stored: group members, a user's groups, the enterprise manager.
+    func withReferences(_ name: String, _ value: JSONValue, baseURL: String) -> JSONValue {
+        func addRef(_ element: JSONValue, endpoint: (JSONObject) -> String) -> JSONValue {
+            guard case .object(let object) = element, let id = object["value"]?.stringValue, object["$ref"] == nil else { return element }
+            var result = JSONObject()
+            for member in object.members {
+                result.append(member.key, member.value)
+                if member.key == "value" { result.append("$ref", .string("\(baseURL)\(endpoint(object))/\(id)")) }
+            }
+            return .object(result)
+        }
+        switch (resourceType.name, name) {
+        case ("Group", "members"):
+            return .array((value.arrayValue ?? []).map { addRef($0) { $0["type"]?.stringValue == "Group" ? "/Groups" : "/Users" } })
+        case ("User", "groups"):
+            return .array((value.arrayValue ?? []).map { addRef($0) { _ in "/Groups" } })
+        case ("User", CoreSchemas.enterpriseUserURN):
+            guard case .object(var ext) = value, let manager = ext["manager"] else { return value }
+            ext["manager"] = addRef(manager) { _ in "/Users" }
+            return .object(ext)
+        default:
+            return value
+        }
+    }
+
     public func render(_ stored: StoredResource, baseURL: String) -> JSONObject {
         var schemas: [JSONValue] = [.string(resourceType.schema.id)]
         var object = JSONObject()
@@ -20,9 +46,9 @@ public struct ResourceRenderer: Sendable {
         for member in stored.attributes.members {
             if let ext = resourceType.extensionSchema(member.key) {
                 schemas.append(.string(ext.id))
-                object.append(ext.id, member.value)
+                object.append(ext.id, withReferences(ext.id, member.value, baseURL: baseURL))
             } else if resourceType.schema.attribute(named: member.key)?.returned != .never {
-                object.append(member.key, member.value)
+                object.append(member.key, withReferences(member.key, member.value, baseURL: baseURL))
             }
         }
         object["schemas"] = .array(schemas)

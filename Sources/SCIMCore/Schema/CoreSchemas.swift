@@ -93,7 +93,6 @@ public enum CoreSchemas {
             A("value", description: "Identifier of the member of this Group.", mutability: .immutable),
             A("$ref", .reference, description: "The URI corresponding to a SCIM resource that is a member of this Group.",
               mutability: .immutable, referenceTypes: ["User", "Group"]),
-            A("display", description: "A human-readable name of the member.", mutability: .readOnly),
             A("type", description: "A label indicating the type of resource.", mutability: .immutable,
               canonicalValues: ["User", "Group"]),
         ]),
