@@ -12,12 +12,17 @@ export SCIM_TEST_SCIMCTL="$PROJECT_DIR/.build/$BUILD_CONFIG/scimctl"
 # The integration tests connect here; the local cluster's address when DATABASE_URL is not set.
 export SCIM_TEST_DATABASE_URL="${DATABASE_URL:-$(cat "$LOCAL_DIR/database_url")}"
 
-say "running the test suite"
 cd "$PROJECT_DIR"
+say "running the scim2-tester compliance checker"
+checker_status=0
+Tests/Compliance/scim2-tester.sh "$SCIM_TEST_BASE_URL" "$SCIM_TEST_SCIMCTL" || checker_status=$?
+
+say "running the test suite"
 # Serial: the fault tests stop the database and kill workers under the other tests' feet.
 swift test --no-parallel "$@" 2>&1 | tee "$LOG_DIR/test-output.log" | grep -vE '^(\[[0-9]+/[0-9]+\]|Compiling|Building|Write|Linking)'
 status=${PIPESTATUS[0]}
 if [ "$status" -ne 0 ]; then
     say "tests failed (exit $status); full output in $LOG_DIR/test-output.log"
+    exit "$status"
 fi
-exit "$status"
+exit "$checker_status"

@@ -27,7 +27,9 @@ struct UserLifecycleTests {
         #expect(response.header("Location") == meta["location"]?.stringValue)
         #expect(response.header("ETag") == #"W/"1""#)
         let enterprise = try #require(user[CoreSchemas.enterpriseUserURN]?.objectValue)
-        #expect(enterprise["manager"] == .object(JSONObject([("value", .string("m-1"))])))
+        let manager = try #require(enterprise["manager"]?.objectValue)
+        #expect(manager["value"] == .string("m-1"))
+        #expect(manager["$ref"]?.stringValue?.hasSuffix("/scim/v2/\(tenant.slug)/Users/m-1") == true)
         #expect(user["schemas"]?.arrayValue?.count == 2)
 
         let duplicate = try await tenant.client.post("/Users", #"{"userName":"TEST_USER_00AA@CONTOSO.COM"}"#)

@@ -10,7 +10,7 @@ PG_PORT="${SCIM_PG_PORT:-54329}"
 HTTP_LISTEN="${SCIM_HTTP_LISTEN:-127.0.0.1:8080}"
 WORKERS="${SCIM_WORKERS:-4}"
 BUILD_CONFIG="${SCIM_BUILD_CONFIG:-release}"
-DEB_PACKAGES=(postgresql postgresql-contrib libpq-dev libfcgi-dev nginx curl ca-certificates openssl python3)
+DEB_PACKAGES=(postgresql postgresql-contrib libpq-dev libfcgi-dev nginx curl ca-certificates openssl python3 python3-venv)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
