@@ -56,7 +56,12 @@ public struct PatchEngine: Sendable {
                 } catch {
                     continue  // Not a path we can read: an unknown attribute, ignored as on create.
                 }
-                guard let target = try resolve(keyPath) else { continue }
+                // A read-only key in a value object is skipped as on create: Okta's group push sends
+                // {"op":"replace","value":{"id":...,"displayName":...}}.
+                if keyPath.attribute.schemaURI == nil, ["id", "meta", "schemas"].contains(where: { $0.caseInsensitiveEquals(keyPath.attribute.name) }) {
+                    continue
+                }
+                guard let target = try? resolve(keyPath) ?? nil else { continue }
                 try write(operation.op, target, member.value, &document)
             }
             return
