@@ -18,7 +18,17 @@ struct FilterTranslator {
     let membership: (attribute: String, join: String, valueColumn: String)?
     let jsonColumn = "r.attributes"
 
-    static let users = FilterTranslator(resourceType: CoreSchemas.userResourceType, columns: [
+    static func users(_ resourceType: ResourceTypeDefinition) -> FilterTranslator {
+        FilterTranslator(resourceType: resourceType, columns: userColumns,
+                         membership: ("groups", "m.tenant_id = r.tenant_id and m.member_id = r.id", "m.group_id"))
+    }
+
+    static func groups(_ resourceType: ResourceTypeDefinition) -> FilterTranslator {
+        FilterTranslator(resourceType: resourceType, columns: groupColumns,
+                         membership: ("members", "m.tenant_id = r.tenant_id and m.group_id = r.id", "m.member_id"))
+    }
+
+    static let userColumns: [String: Column] = [
         "id": Column(sql: "r.id", type: .reference, caseExact: true),
         "username": Column(sql: "r.user_name", type: .string, caseExact: false),
         "externalid": Column(sql: "r.external_id", type: .string, caseExact: true),
@@ -26,15 +36,15 @@ struct FilterTranslator {
         "active": Column(sql: "r.active", type: .boolean, caseExact: false),
         "meta.created": Column(sql: "r.created_at", type: .dateTime, caseExact: false),
         "meta.lastmodified": Column(sql: "r.updated_at", type: .dateTime, caseExact: false),
-    ], membership: ("groups", "m.tenant_id = r.tenant_id and m.member_id = r.id", "m.group_id"))
+    ]
 
-    static let groups = FilterTranslator(resourceType: CoreSchemas.groupResourceType, columns: [
+    static let groupColumns: [String: Column] = [
         "id": Column(sql: "r.id", type: .reference, caseExact: true),
         "displayname": Column(sql: "r.display_name", type: .string, caseExact: false),
         "externalid": Column(sql: "r.external_id", type: .string, caseExact: true),
         "meta.created": Column(sql: "r.created_at", type: .dateTime, caseExact: false),
         "meta.lastmodified": Column(sql: "r.updated_at", type: .dateTime, caseExact: false),
-    ], membership: ("members", "m.tenant_id = r.tenant_id and m.group_id = r.id", "m.member_id"))
+    ]
 
     /// `order by` for sortBy (RFC 7644 §3.4.2.3); resources without a value sort last, ties by id.
     func orderBy(_ sort: SortOrder?) throws(SCIMError) -> String {

@@ -7,6 +7,8 @@ final class PostgresTransaction: StoreTransaction {
     let connection: PostgresConnection
     /// The failure the store's retry loop must see: a lost connection or a serialization failure.
     private(set) var databaseError: PostgresError?
+    /// The tenant's schemas, set by `scope(toTenant:schemas:)`.
+    private(set) var schemas = TenantSchemas.standard
 
     init(connection: PostgresConnection) {
         self.connection = connection
@@ -51,6 +53,7 @@ final class PostgresTransaction: StoreTransaction {
         guard let prefix = APIKeyToken.prefix(of: bearerToken) else { return nil }
         let rows = try query("""
             select k.id, k.secret_hash, array_to_string(k.scopes, ',') as scopes, t.id as tenant_id, t.scim_enabled,
+                   t.schema_version,
                    (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale
             from scim.api_keys k join scim.tenants t on t.id = k.tenant_id
             where k.prefix = \(prefix) and t.slug = \(tenantSlug)
@@ -67,10 +70,26 @@ final class PostgresTransaction: StoreTransaction {
         }
         return AuthenticatedKey(tenantId: tenantId, tenantSlug: tenantSlug, keyId: keyId, keyPrefix: prefix,
                                 scopes: (rows[0, "scopes"] ?? "").split(separator: ",").map(String.init),
-                                scimEnabled: rows[0, "scim_enabled"] == "t")
+                                scimEnabled: rows[0, "scim_enabled"] == "t", schemaVersion: Int(rows[0, "schema_version"] ?? "") ?? 0)
     }
 
-    func scope(toTenant tenantId: String) throws(SCIMError) {
+    func schemaExtensions(tenantId: String) throws(SCIMError) -> [(resourceType: String, schema: SchemaDefinition)] {
+        let rows = try query("""
+            select resource_type, definition::text as definition from scim.schema_extensions
+            where tenant_id = \(tenantId)::uuid order by created_at, urn
+            """)
+        var extensions: [(String, SchemaDefinition)] = []
+        for row in rows.rows {
+            // Definitions were validated when saved; one that no longer parses is skipped, not fatal.
+            guard let type = row[0], let text = row[1], case .object(let object)? = try? JSONParser.parse(text, maxDepth: 64),
+                  let schema = try? SchemaDefinition(scimRepresentation: object) else { continue }
+            extensions.append((type, schema))
+        }
+        return extensions
+    }
+
+    func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError) {
+        self.schemas = schemas
         try query("select set_config('scim.tenant_id', \(tenantId), true)")
     }
 
@@ -99,7 +118,7 @@ final class PostgresTransaction: StoreTransaction {
                         \(user.attributes.jsonText)::jsonb)
                 returning \(unsafeRaw: Self.userColumns)
                 """)
-            return try Self.resource(rows, 0, .user)
+            return try resource(rows, 0, .user)
         } catch where error.status == 409 {
             throw .conflict("A user with userName \"\(user.userName.prefix(200))\" already exists (userName is unique, ignoring case).")
         }
@@ -110,11 +129,11 @@ final class PostgresTransaction: StoreTransaction {
             select \(unsafeRaw: Self.userColumns) from scim.users r
             where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid \(unsafeRaw: forUpdate ? "for update of r" : "")
             """)
-        return rows.rows.isEmpty ? nil : try Self.resource(rows, 0, .user)
+        return rows.rows.isEmpty ? nil : try resource(rows, 0, .user)
     }
 
     func listUsers(filter: FilterExpression?, startIndex: Int, count: Int, sort: SortOrder?) throws(SCIMError) -> ListPage {
-        try list(table: "scim.users", columns: Self.userColumns, translator: .users, kind: .user, filter: filter,
+        try list(table: "scim.users", columns: Self.userColumns, translator: .users(schemas.user), kind: .user, filter: filter,
                  startIndex: startIndex, count: count, sort: sort)
     }
 
@@ -139,7 +158,7 @@ final class PostgresTransaction: StoreTransaction {
             order by \(unsafeRaw: order) limit \(count) offset \(offset)
             """, prepared: filter == nil && sort == nil)
         var resources: [StoredResource] = []
-        for row in 0..<rows.rows.count { resources.append(try Self.resource(rows, row, kind)) }
+        for row in 0..<rows.rows.count { resources.append(try resource(rows, row, kind)) }
         let totalResults = rows.rows.isEmpty ? (offset == 0 ? 0 : try total()) : Int(rows[0, "total"] ?? "0") ?? 0
         return ListPage(totalResults: totalResults, resources: resources)
     }
@@ -153,7 +172,7 @@ final class PostgresTransaction: StoreTransaction {
                 where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
                 returning \(unsafeRaw: Self.userColumns)
                 """)
-            return rows.rows.isEmpty ? nil : try Self.resource(rows, 0, .user)
+            return rows.rows.isEmpty ? nil : try resource(rows, 0, .user)
         } catch where error.status == 409 {
             throw .conflict("Another user already has userName \"\(user.userName.prefix(200))\" (userName is unique, ignoring case).")
         }
@@ -181,7 +200,7 @@ final class PostgresTransaction: StoreTransaction {
                 values (\(unsafeRaw: Self.tenant), \(group.displayName), \(group.externalId), \(group.attributes.jsonText)::jsonb)
                 returning \(unsafeRaw: Self.groupColumns)
                 """)
-            return try Self.resource(rows, 0, .group)
+            return try resource(rows, 0, .group)
         } catch where error.status == 409 {
             throw .conflict("A group named \"\(group.displayName.prefix(200))\" already exists (displayName is unique, ignoring case).")
         }
@@ -193,13 +212,13 @@ final class PostgresTransaction: StoreTransaction {
             where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid \(unsafeRaw: forUpdate ? "for update" : "")
             """)
         guard !rows.rows.isEmpty else { return nil }
-        var group = try Self.resource(rows, 0, .group)
+        var group = try resource(rows, 0, .group)
         if includeMembers { group = try withMembers([group])[0] }
         return group
     }
 
     func listGroups(filter: FilterExpression?, startIndex: Int, count: Int, sort: SortOrder?, includeMembers: Bool) throws(SCIMError) -> ListPage {
-        var page = try list(table: "scim.groups", columns: Self.groupColumns, translator: .groups, kind: .group, filter: filter,
+        var page = try list(table: "scim.groups", columns: Self.groupColumns, translator: .groups(schemas.group), kind: .group, filter: filter,
                             startIndex: startIndex, count: count, sort: sort)
         if includeMembers { page.resources = try withMembers(page.resources) }
         return page
@@ -237,7 +256,7 @@ final class PostgresTransaction: StoreTransaction {
                 where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
                 returning \(unsafeRaw: Self.groupColumns)
                 """)
-            return rows.rows.isEmpty ? nil : try Self.resource(rows, 0, .group)
+            return rows.rows.isEmpty ? nil : try resource(rows, 0, .group)
         } catch where error.status == 409 {
             throw .conflict("Another group is already named \"\(group.displayName.prefix(200))\" (displayName is unique, ignoring case).")
         }
@@ -249,7 +268,7 @@ final class PostgresTransaction: StoreTransaction {
             where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
             returning \(unsafeRaw: Self.groupColumns)
             """)
-        return rows.rows.isEmpty ? nil : try Self.resource(rows, 0, .group)
+        return rows.rows.isEmpty ? nil : try resource(rows, 0, .group)
     }
 
     func deleteGroup(id: String) throws(SCIMError) -> Bool {
@@ -322,19 +341,16 @@ final class PostgresTransaction: StoreTransaction {
 
     enum ResourceKind {
         case user, group
-
-        var normalizer: ResourceNormalizer {
-            ResourceNormalizer(self == .user ? CoreSchemas.userResourceType : CoreSchemas.groupResourceType)
-        }
     }
 
-    static func resource(_ rows: PostgresRows, _ row: Int, _ kind: ResourceKind) throws(SCIMError) -> StoredResource {
+    func resource(_ rows: PostgresRows, _ row: Int, _ kind: ResourceKind) throws(SCIMError) -> StoredResource {
         guard let id = rows[row, "id"], let text = rows[row, "attributes"], let version = rows[row, "version"].flatMap({ Int($0) }),
               let created = rows[row, "created"], let modified = rows[row, "modified"],
               case .object(let stored)? = try? JSONParser.parse(text, maxDepth: 64)
         else { throw .internalError("A stored resource could not be read.") }
         // jsonb keeps keys in its own order; put them back in schema order for output.
-        var attributes = (try? kind.normalizer.normalize(stored)) ?? stored
+        let normalizer = ResourceNormalizer(kind == .user ? schemas.user : schemas.group)
+        var attributes = (try? normalizer.normalize(stored)) ?? stored
         if kind == .user, let groups = rows[row, "groups"], case .array(let list)? = try? JSONParser.parse(groups) {
             attributes["groups"] = .array(list.map { element in
                 let object = element.objectValue ?? JSONObject()

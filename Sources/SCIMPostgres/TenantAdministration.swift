@@ -140,4 +140,62 @@ public struct TenantAdministration {
         guard !rows.rows.isEmpty else { throw .notFound("Tenant '\(tenantSlug)' has no key '\(identifier)'.") }
         return key(rows, 0)
     }
+
+    // MARK: - Extension schemas
+
+    /// Declares (or redefines) a custom extension schema for the tenant's Users or Groups.
+    public func setExtension(tenantSlug: String, resourceType: String, definition: JSONObject) throws(Failure) -> SchemaDefinition {
+        guard resourceType == "User" || resourceType == "Group" else { throw .invalid("The resource type must be User or Group.") }
+        let schema: SchemaDefinition
+        do {
+            schema = try SchemaDefinition(scimRepresentation: definition)
+        } catch {
+            throw .invalid(error.detail)
+        }
+        let owner = try tenant(slug: tenantSlug)
+        let stored = JSONValue.object(Discovery.representation(schema)).serialized()
+        do {
+            try connection.executeScript("begin")
+            try connection.execute("""
+                insert into scim.schema_extensions (tenant_id, urn, resource_type, definition)
+                values (\(owner.id)::uuid, \(schema.id), \(resourceType), \(stored)::jsonb)
+                on conflict (tenant_id, urn) do update
+                set resource_type = excluded.resource_type, definition = excluded.definition, updated_at = now()
+                """)
+            try connection.execute("update scim.tenants set schema_version = schema_version + 1 where id = \(owner.id)::uuid")
+            try connection.executeScript("commit")
+        } catch {
+            _ = try? connection.executeScript("rollback")
+            if error.sqlState == "23514" { throw .invalid("'\(schema.id)' is not a URN of the form urn:<namespace>:....") }
+            throw .database(error)
+        }
+        return schema
+    }
+
+    public func extensions(tenantSlug: String) throws(Failure) -> [(resourceType: String, schema: SchemaDefinition)] {
+        let owner = try tenant(slug: tenantSlug)
+        let rows = try run("""
+            select resource_type, definition::text from scim.schema_extensions where tenant_id = \(owner.id)::uuid order by created_at, urn
+            """)
+        return rows.rows.compactMap { row in
+            guard let type = row[0], let text = row[1], case .object(let object)? = try? JSONParser.parse(text, maxDepth: 64),
+                  let schema = try? SchemaDefinition(scimRepresentation: object) else { return nil }
+            return (type, schema)
+        }
+    }
+
+    /// Removes the declaration; values already stored stay in the resources but are no longer served.
+    public func removeExtension(tenantSlug: String, urn: String) throws(Failure) {
+        let owner = try tenant(slug: tenantSlug)
+        let rows = try run("""
+            with removed as (
+                delete from scim.schema_extensions where tenant_id = \(owner.id)::uuid and lower(urn) = lower(\(urn)) returning urn
+            ), bumped as (
+                update scim.tenants set schema_version = schema_version + 1
+                where id = \(owner.id)::uuid and exists (select 1 from removed)
+            )
+            select count(*) as removed from removed
+            """)
+        guard rows[0, "removed"] != "0" else { throw .notFound("Tenant '\(tenantSlug)' has no extension \(urn).") }
+    }
 }

@@ -121,3 +121,32 @@ import Testing
         #expect(!ETagList(#"W/"2""#).matches(version: 3))
     }
 }
+
+@Suite struct TenantSchemaTests {
+    func schema(_ text: String) throws -> SchemaDefinition {
+        guard case .object(let object) = try JSONParser.parse(text) else { throw SCIMError.internalError("not an object") }
+        return try SchemaDefinition(scimRepresentation: object)
+    }
+
+    @Test("an extension schema in SCIM form is read with RFC defaults, and drives normalisation")
+    func readAndUse() throws {
+        let ext = try schema(#"{"id":"urn:example:ext:1.0:User","attributes":[{"name":"level","type":"integer"},{"name":"tags","multiValued":true},{"name":"site","type":"complex","subAttributes":[{"name":"code"}]}]}"#)
+        #expect(ext.attributes.map(\.name) == ["level", "tags", "site"])
+        #expect(ext.attributes[1].type == .string && ext.attributes[1].mutability == .readWrite)
+        let schemas = TenantSchemas(extensions: [("User", ext)])
+        let normalizer = ResourceNormalizer(schemas.user)
+        guard case .object(let body) = try JSONParser.parse(#"{"userName":"u","urn:example:ext:1.0:User:level":"7","URN:EXAMPLE:EXT:1.0:USER":{"Tags":"a","site":{"code":"X"}}}"#) else { return }
+        let user = try normalizer.normalize(body)
+        #expect(JSONValue.object(user).serialized() == #"{"userName":"u","urn:example:ext:1.0:User":{"level":7,"tags":["a"],"site":{"code":"X"}}}"#)
+    }
+
+    @Test("declarations that cannot work are refused", arguments: [
+        #"{"attributes":[{"name":"a"}]}"#, #"{"id":"not-a-urn","attributes":[{"name":"a"}]}"#,
+        #"{"id":"urn:ietf:params:scim:schemas:core:2.0:User","attributes":[{"name":"a"}]}"#, #"{"id":"urn:x:y","attributes":[]}"#,
+        #"{"id":"urn:x:y","attributes":[{"name":"1a"}]}"#, #"{"id":"urn:x:y","attributes":[{"name":"a","type":"float"}]}"#,
+        #"{"id":"urn:x:y","attributes":[{"name":"a"},{"name":"A"}]}"#, #"{"id":"urn:x:y","attributes":[{"name":"a","type":"complex"}]}"#,
+    ])
+    func refused(_ text: String) {
+        #expect(throws: SCIMError.self) { try schema(text) }
+    }
+}

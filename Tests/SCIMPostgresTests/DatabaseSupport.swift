@@ -37,7 +37,7 @@ extension PostgresStore {
     /// Runs `body` scoped to a tenant, as the service does for each request.
     func inTenant<T>(_ tenantId: String, _ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T {
         try transaction { (transaction) throws(SCIMError) -> T in
-            try transaction.scope(toTenant: tenantId)
+            try transaction.scope(toTenant: tenantId, schemas: .standard)
             return try body(transaction)
         }
     }

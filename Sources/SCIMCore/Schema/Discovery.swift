@@ -5,16 +5,6 @@ public enum Discovery {
     public static let resourceTypeURN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
     public static let schemaURN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 
-    public static let resourceTypes = [CoreSchemas.userResourceType, CoreSchemas.groupResourceType]
-
-    public static var schemas: [SchemaDefinition] {
-        var all: [SchemaDefinition] = []
-        for type in resourceTypes {
-            for schema in [type.schema] + type.extensions where !all.contains(where: { $0.id == schema.id }) { all.append(schema) }
-        }
-        return all
-    }
-
     public static func serviceProviderConfig(baseURL: String, maxResults: Int) -> JSONObject {
         func flag(_ supported: Bool) -> JSONValue { .object(JSONObject([("supported", .bool(supported))])) }
         return JSONObject([
@@ -60,13 +50,19 @@ public enum Discovery {
     }
 
     public static func schema(_ schema: SchemaDefinition, baseURL: String) -> JSONObject {
+        var object = representation(schema)
+        object.append("meta", .object(JSONObject([("resourceType", .string("Schema")), ("location", .string("\(baseURL)/Schemas/\(schema.id)"))])))
+        return object
+    }
+
+    /// The schema as RFC 7643 §7 writes it, without `meta`: also the form extensions are stored in.
+    public static func representation(_ schema: SchemaDefinition) -> JSONObject {
         JSONObject([
             ("schemas", .array([.string(schemaURN)])),
             ("id", .string(schema.id)),
             ("name", .string(schema.name)),
             ("description", .string(schema.description)),
             ("attributes", .array(schema.attributes.map { .object(attribute($0)) })),
-            ("meta", .object(JSONObject([("resourceType", .string("Schema")), ("location", .string("\(baseURL)/Schemas/\(schema.id)"))]))),
         ])
     }
 

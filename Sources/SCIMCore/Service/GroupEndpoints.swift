@@ -2,9 +2,15 @@
 /// it (RFC 7644 §3.5.2; ENTRA.md §1.7), so a one-member change costs the same in any group, and
 /// members are read only when the response includes them.
 struct GroupEndpoints {
-    let support = EndpointSupport(CoreSchemas.groupResourceType)
-    let normalizer = ResourceNormalizer(CoreSchemas.groupResourceType)
-    let patchEngine = PatchEngine(CoreSchemas.groupResourceType)
+    let support: EndpointSupport
+    let normalizer: ResourceNormalizer
+    let patchEngine: PatchEngine
+
+    init(_ resourceType: ResourceTypeDefinition) {
+        support = EndpointSupport(resourceType)
+        normalizer = ResourceNormalizer(resourceType)
+        patchEngine = PatchEngine(resourceType)
+    }
     let membersDefinition = CoreSchemas.group.attribute(named: "members")!
 
     func create(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {

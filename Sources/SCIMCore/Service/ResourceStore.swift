@@ -66,8 +66,12 @@ public struct AuthenticatedKey: Sendable {
     public var keyPrefix: String
     public var scopes: [String]
     public var scimEnabled: Bool
+    /// Changes whenever the tenant's extension schemas do.
+    public var schemaVersion: Int
 
-    public init(tenantId: String, tenantSlug: String, keyId: String, keyPrefix: String, scopes: [String], scimEnabled: Bool) {
+    public init(tenantId: String, tenantSlug: String, keyId: String, keyPrefix: String, scopes: [String], scimEnabled: Bool,
+                schemaVersion: Int) {
+        self.schemaVersion = schemaVersion
         self.tenantId = tenantId
         self.tenantSlug = tenantSlug
         self.keyId = keyId
@@ -99,8 +103,11 @@ public protocol StoreTransaction {
     /// Looks up a live key for the tenant with this slug. nil for an unknown tenant, an unknown,
     /// revoked or expired key, and a key of another tenant alike, so a caller learns nothing.
     func authenticate(tenantSlug: String, bearerToken: String) throws(SCIMError) -> AuthenticatedKey?
-    /// Scopes the rest of the transaction to one tenant (row-level security reads it).
-    func scope(toTenant tenantId: String) throws(SCIMError)
+    /// The tenant's custom extension schemas ("User" or "Group", schema).
+    func schemaExtensions(tenantId: String) throws(SCIMError) -> [(resourceType: String, schema: SchemaDefinition)]
+    /// Scopes the rest of the transaction to one tenant (row-level security reads it), whose
+    /// resources are read and filtered by these schemas.
+    func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError)
 
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource
     func fetchUser(id: String, forUpdate: Bool) throws(SCIMError) -> StoredResource?

@@ -22,8 +22,8 @@ public final class SCIMService {
 
     let store: any ResourceStore
     let configuration: Configuration
-    let users = UserEndpoints()
-    let groups = GroupEndpoints()
+    /// Each tenant's schemas, by tenant id, with the schema_version they were read at.
+    private var schemaCache: [String: (version: Int, schemas: TenantSchemas)] = [:]
 
     public init(store: any ResourceStore, configuration: Configuration = Configuration()) {
         self.store = store
@@ -47,9 +47,10 @@ public final class SCIMService {
         do {
             response = try store.transaction { (transaction) throws(SCIMError) -> HTTPResponse in
                 let key = try authenticate(request, route: route, in: transaction)
-                try transaction.scope(toTenant: key.tenantId)
+                let schemas = try tenantSchemas(key, transaction)
+                try transaction.scope(toTenant: key.tenantId, schemas: schemas)
                 let context = RequestContext(request: request, route: route, baseURL: baseURL, transaction: transaction,
-                                             maxListCount: configuration.maxListCount)
+                                             maxListCount: configuration.maxListCount, schemas: schemas)
                 return try dispatch(context)
             }
         } catch {
@@ -81,8 +82,18 @@ public final class SCIMService {
         return key
     }
 
+    /// The tenant's resource types with its extension schemas, read again only when they changed.
+    private func tenantSchemas(_ key: AuthenticatedKey, _ transaction: any StoreTransaction) throws(SCIMError) -> TenantSchemas {
+        if let cached = schemaCache[key.tenantId], cached.version == key.schemaVersion { return cached.schemas }
+        let schemas = TenantSchemas(extensions: try transaction.schemaExtensions(tenantId: key.tenantId))
+        schemaCache[key.tenantId] = (key.schemaVersion, schemas)
+        return schemas
+    }
+
     private func dispatch(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
         let method = context.request.method.uppercased()
+        let users = UserEndpoints(context.schemas.user)
+        let groups = GroupEndpoints(context.schemas.group)
         func only(_ allowed: String, _ what: String) throws(SCIMError) {
             guard allowed.split(separator: ",").contains(where: { $0.trimmingSpacesSubstring == method }) else {
                 throw .methodNotAllowed("\(method) is not supported on \(what).", allow: allowed)
@@ -125,11 +136,11 @@ public final class SCIMService {
             return .json(200, .object(Discovery.serviceProviderConfig(baseURL: context.baseURL, maxResults: context.maxListCount)))
         case .resourceTypes(let name):
             try only("GET", "/ResourceTypes")
-            return try discoveryResponse(Discovery.resourceTypes.map { ($0.name, Discovery.resourceType($0, baseURL: context.baseURL)) },
+            return try discoveryResponse(context.schemas.resourceTypes.map { ($0.name, Discovery.resourceType($0, baseURL: context.baseURL)) },
                                          name, "resource type")
         case .schemas(let id):
             try only("GET", "/Schemas")
-            return try discoveryResponse(Discovery.schemas.map { ($0.id, Discovery.schema($0, baseURL: context.baseURL)) }, id, "schema")
+            return try discoveryResponse(context.schemas.allSchemas.map { ($0.id, Discovery.schema($0, baseURL: context.baseURL)) }, id, "schema")
         }
     }
 
@@ -150,6 +161,7 @@ struct RequestContext {
     var baseURL: String
     var transaction: any StoreTransaction
     var maxListCount: Int
+    var schemas: TenantSchemas
 }
 
 /// `{prefix}{tenant}/{resource}[/{id}]`.

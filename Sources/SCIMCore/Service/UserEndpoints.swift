@@ -1,8 +1,14 @@
 /// `/Users` (RFC 7644 §3.3 to §3.6) on top of the store.
 struct UserEndpoints {
-    let support = EndpointSupport(CoreSchemas.userResourceType)
-    let normalizer = ResourceNormalizer(CoreSchemas.userResourceType)
-    let patchEngine = PatchEngine(CoreSchemas.userResourceType)
+    let support: EndpointSupport
+    let normalizer: ResourceNormalizer
+    let patchEngine: PatchEngine
+
+    init(_ resourceType: ResourceTypeDefinition) {
+        support = EndpointSupport(resourceType)
+        normalizer = ResourceNormalizer(resourceType)
+        patchEngine = PatchEngine(resourceType)
+    }
 
     func create(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
         let body = try RequestBody.object(context.request)
