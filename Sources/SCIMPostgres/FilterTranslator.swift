@@ -16,11 +16,14 @@ struct FilterTranslator {
     /// The attribute answered from `scim.group_members` (Group.members, User.groups), and the SQL
     /// condition joining a membership row `m` to the resource row `r`, plus the column the value names.
     let membership: (attribute: String, join: String, valueColumn: String)?
+    /// The generated column of `scim.search_keys(attributes)` tokens, where the table has one.
+    var searchKeysColumn: String?
     let jsonColumn = "r.attributes"
 
     static func users(_ resourceType: ResourceTypeDefinition) -> FilterTranslator {
         FilterTranslator(resourceType: resourceType, columns: userColumns,
-                         membership: ("groups", "m.tenant_id = r.tenant_id and m.member_id = r.id", "m.group_id"))
+                         membership: ("groups", "m.tenant_id = r.tenant_id and m.member_id = r.id", "m.group_id"),
+                         searchKeysColumn: "r.search_keys")
     }
 
     static func groups(_ resourceType: ResourceTypeDefinition) -> FilterTranslator {
@@ -68,7 +71,95 @@ struct FilterTranslator {
     }
 
     func translate(_ expression: FilterExpression) throws(SCIMError) -> SQL {
-        try translate(expression, element: nil)
+        let exact = try translate(expression, element: nil)
+        // Narrow by the GIN-indexed search tokens first where the filter demands them; the exact
+        // condition still decides.
+        guard let column = searchKeysColumn, let tokens = requiredTokens(expression), !tokens.isEmpty else { return exact }
+        return "(\(unsafeRaw: column) @> \("{" + tokens.map(Self.arrayElement).joined(separator: ",") + "}")::text[] and \(exact))"
+    }
+
+    /// Tokens every matching resource must carry (see scim.search_keys in deploy/sql): from
+    /// equality and presence terms joined by `and`. nil when none can be derived safely, e.g. under
+    /// `or`/`not`, for numbers (their text is not canonical), or for non-ASCII values, whose lower
+    /// case PostgreSQL and Swift might fold differently.
+    func requiredTokens(_ expression: FilterExpression) -> [String]? {
+        switch expression {
+        case .and(let a, let b):
+            let left = requiredTokens(a), right = requiredTokens(b)
+            if left == nil && right == nil { return nil }
+            return (left ?? []) + (right ?? [])
+        case .present(let path):
+            return tokenPath(path).map { [$0] }
+        case .compare(let path, .eq, let value):
+            guard let base = tokenPath(path), let text = Self.tokenValue(value) else { return nil }
+            return [Self.token(base, text)]
+        case .valuePath(let path, let inner):
+            guard path.subAttribute == nil, let base = tokenPath(path, element: true) else { return nil }
+            return elementTokens(inner, base: base)
+        default:
+            return nil
+        }
+    }
+
+    private func elementTokens(_ expression: FilterExpression, base: String) -> [String]? {
+        switch expression {
+        case .and(let a, let b):
+            let left = elementTokens(a, base: base), right = elementTokens(b, base: base)
+            if left == nil && right == nil { return nil }
+            return (left ?? []) + (right ?? [])
+        case .compare(let path, .eq, let value) where path.schemaURI == nil && path.subAttribute == nil:
+            guard let text = Self.tokenValue(value) else { return nil }
+            return [Self.token("\(base).\(path.name.lowercased())", text)]
+        default:
+            return nil
+        }
+    }
+
+    /// The token path of an attribute stored in the JSON (not a column, not the membership table).
+    /// With `element`, the path of a multi-valued attribute's elements, whose sub-attributes the
+    /// caller appends (`emails[type eq "work"]`).
+    private func tokenPath(_ path: AttributePath, element: Bool = false) -> String? {
+        let isCore = path.schemaURI == nil || path.schemaURI!.caseInsensitiveEquals(resourceType.schema.id)
+        if isCore {
+            let key = (path.name + (path.subAttribute.map { ".\($0)" } ?? "")).lowercased()
+            if columns[key] != nil || path.name.caseInsensitiveEquals("meta") || path.name.caseInsensitiveEquals("id") { return nil }
+            if let membership, path.name.caseInsensitiveEquals(membership.attribute) { return nil }
+        }
+        guard let (definition, _, isCoreAttribute) = try? locate(path) else { return nil }
+        var token = definition.name.lowercased()
+        if !isCoreAttribute {
+            guard let ext = resourceType.extensions.first(where: { $0.attribute(named: definition.name) != nil
+                && (path.schemaURI == nil || $0.id.caseInsensitiveEquals(path.schemaURI!)) }) else { return nil }
+            token = ext.id.lowercased() + "." + token
+        }
+        if element { return definition.multiValued && definition.type == .complex ? token : nil }
+        if definition.type == .complex {
+            guard let sub = path.subAttribute.map({ definition.subAttribute(named: $0) }) ?? definition.subAttribute(named: "value") else {
+                return nil
+            }
+            token += "." + sub.name.lowercased()
+        } else if path.subAttribute != nil {
+            return nil
+        }
+        return token
+    }
+
+    static func tokenValue(_ value: FilterValue) -> String? {
+        switch value {
+        case .string(let text): return text.utf8.allSatisfy({ $0 < 0x80 }) ? text.lowercased() : nil
+        case .bool(let flag): return flag ? "true" : "false"
+        case .number, .null: return nil
+        }
+    }
+
+    /// `path=value`, cut to 200 characters as scim.search_keys does.
+    static func token(_ path: String, _ value: String) -> String {
+        String(String.UnicodeScalarView(("\(path)=\(value)").unicodeScalars.prefix(200)))
+    }
+
+    /// One element of a text[] literal, quoted.
+    static func arrayElement(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
     /// `element` is set inside a value path: names refer to sub-attributes of that element.

@@ -141,26 +141,37 @@ final class PostgresTransaction: StoreTransaction {
     /// rows to carry it) asks for the count alone.
     private func list(table: String, columns: String, translator: FilterTranslator, kind: ResourceKind, filter: FilterExpression?,
                       startIndex: Int, count: Int, sort: SortOrder?) throws(SCIMError) -> ListPage {
+        let statement = try Self.listStatement(table: table, columns: columns, translator: translator, filter: filter,
+                                               startIndex: startIndex, count: count, sort: sort)
+        let offset = startIndex - 1
+        if count == 0 { return ListPage(totalResults: try total(statement.count, prepared: filter == nil), resources: []) }
+        let rows = try query(statement.page, prepared: filter == nil && sort == nil)
+        var resources: [StoredResource] = []
+        for row in 0..<rows.rows.count { resources.append(try resource(rows, row, kind)) }
+        let totalResults = rows.rows.isEmpty
+            ? (offset == 0 ? 0 : try total(statement.count, prepared: filter == nil))
+            : Int(rows[0, "total"] ?? "0") ?? 0
+        return ListPage(totalResults: totalResults, resources: resources)
+    }
+
+    private func total(_ statement: SQL, prepared: Bool) throws(SCIMError) -> Int {
+        Int(try query(statement, prepared: prepared)[0, "total"] ?? "0") ?? 0
+    }
+
+    /// The statements of a list request: one page with the total as a window count, and the count
+    /// alone for a page past the end (no rows to carry it) or `count=0`.
+    static func listStatement(table: String, columns: String, translator: FilterTranslator, filter: FilterExpression?,
+                              startIndex: Int, count: Int, sort: SortOrder?) throws(SCIMError) -> (page: SQL, count: SQL) {
         var condition: SQL = "true"
         if let filter { condition = try translator.translate(filter) }
         let order = try translator.orderBy(sort)
-        let offset = startIndex - 1
-        func total() throws(SCIMError) -> Int {
-            let rows = try query("""
-                select count(*) as total from \(unsafeRaw: table) r where r.tenant_id = \(unsafeRaw: Self.tenant) and (\(condition))
-                """, prepared: filter == nil)
-            return Int(rows[0, "total"] ?? "0") ?? 0
-        }
-        if count == 0 { return ListPage(totalResults: try total(), resources: []) }
-        let rows = try query("""
+        let page: SQL = """
             select \(unsafeRaw: columns), count(*) over () as total from \(unsafeRaw: table) r
-            where r.tenant_id = \(unsafeRaw: Self.tenant) and (\(condition))
-            order by \(unsafeRaw: order) limit \(count) offset \(offset)
-            """, prepared: filter == nil && sort == nil)
-        var resources: [StoredResource] = []
-        for row in 0..<rows.rows.count { resources.append(try resource(rows, row, kind)) }
-        let totalResults = rows.rows.isEmpty ? (offset == 0 ? 0 : try total()) : Int(rows[0, "total"] ?? "0") ?? 0
-        return ListPage(totalResults: totalResults, resources: resources)
+            where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))
+            order by \(unsafeRaw: order) limit \(count) offset \(startIndex - 1)
+            """
+        let total: SQL = "select count(*) as total from \(unsafeRaw: table) r where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))"
+        return (page, total)
     }
 
     func updateUser(id: String, _ user: UserWrite) throws(SCIMError) -> StoredResource? {
