@@ -132,24 +132,30 @@ final class PostgresTransaction: StoreTransaction {
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .user)
     }
 
-    func listUsers(filter: FilterExpression?, startIndex: Int, count: Int, sort: SortOrder?) throws(SCIMError) -> ListPage {
+    func listUsers(filter: FilterExpression?, window: ListWindow, sort: SortOrder?) throws(SCIMError) -> ListPage {
         try list(table: "scim.users", columns: Self.userColumns, translator: .users(schemas.user), kind: .user, filter: filter,
-                 startIndex: startIndex, count: count, sort: sort)
+                 window: window, sort: sort)
     }
 
     /// One page and the total. The total rides along as a window count; a page past the end (no
     /// rows to carry it) asks for the count alone.
     private func list(table: String, columns: String, translator: FilterTranslator, kind: ResourceKind, filter: FilterExpression?,
-                      startIndex: Int, count: Int, sort: SortOrder?) throws(SCIMError) -> ListPage {
+                      window: ListWindow, sort: SortOrder?) throws(SCIMError) -> ListPage {
         let statement = try Self.listStatement(table: table, columns: columns, translator: translator, filter: filter,
-                                               startIndex: startIndex, count: count, sort: sort)
-        let offset = startIndex - 1
-        if count == 0 { return ListPage(totalResults: try total(statement.count, prepared: filter == nil), resources: []) }
-        let rows = try query(statement.page, prepared: filter == nil && sort == nil)
+                                               window: window, sort: sort)
+        let prepared = filter == nil && sort == nil
+        if window.count == 0 { return ListPage(totalResults: try total(statement.count, prepared: prepared), resources: []) }
+        let rows = try query(statement.page, prepared: prepared)
         var resources: [StoredResource] = []
-        for row in 0..<rows.rows.count { resources.append(try resource(rows, row, kind)) }
+        for row in 0..<min(rows.rows.count, window.count) { resources.append(try resource(rows, row, kind)) }
+        if window.cursor != nil {
+            // One row more than asked tells whether another page follows; the total is counted apart,
+            // since the page query sees only what lies after the cursor.
+            return ListPage(totalResults: try total(statement.count, prepared: prepared), resources: resources,
+                            hasMore: rows.rows.count > window.count)
+        }
         let totalResults = rows.rows.isEmpty
-            ? (offset == 0 ? 0 : try total(statement.count, prepared: filter == nil))
+            ? (window.startIndex == 1 ? 0 : try total(statement.count, prepared: prepared))
             : Int(rows[0, "total"] ?? "0") ?? 0
         return ListPage(totalResults: totalResults, resources: resources)
     }
@@ -158,19 +164,33 @@ final class PostgresTransaction: StoreTransaction {
         Int(try query(statement, prepared: prepared)[0, "total"] ?? "0") ?? 0
     }
 
-    /// The statements of a list request: one page with the total as a window count, and the count
-    /// alone for a page past the end (no rows to carry it) or `count=0`.
+    /// The statements of a list request: the page (with the total as a window count in index
+    /// paging), and the count alone for a page past the end, `count=0`, or cursor paging.
     static func listStatement(table: String, columns: String, translator: FilterTranslator, filter: FilterExpression?,
-                              startIndex: Int, count: Int, sort: SortOrder?) throws(SCIMError) -> (page: SQL, count: SQL) {
+                              window: ListWindow, sort: SortOrder?) throws(SCIMError) -> (page: SQL, count: SQL) {
         var condition: SQL = "true"
         if let filter { condition = try translator.translate(filter) }
-        let order = try translator.orderBy(sort)
-        let page: SQL = """
-            select \(unsafeRaw: columns), count(*) over () as total from \(unsafeRaw: table) r
-            where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))
-            order by \(unsafeRaw: order) limit \(count) offset \(startIndex - 1)
-            """
         let total: SQL = "select count(*) as total from \(unsafeRaw: table) r where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))"
+        let page: SQL
+        switch window.cursor {
+        case nil:
+            page = """
+                select \(unsafeRaw: columns), count(*) over () as total from \(unsafeRaw: table) r
+                where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))
+                order by \(unsafeRaw: try translator.orderBy(sort)) limit \(window.count) offset \(window.startIndex - 1)
+                """
+        case .first:
+            page = """
+                select \(unsafeRaw: columns) from \(unsafeRaw: table) r where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))
+                order by r.id limit \(window.count + 1)
+                """
+        case .after(let id):
+            page = """
+                select \(unsafeRaw: columns) from \(unsafeRaw: table) r
+                where r.tenant_id = \(unsafeRaw: tenant) and r.id > \(id)::uuid and (\(condition))
+                order by r.id limit \(window.count + 1)
+                """
+        }
         return (page, total)
     }
 
@@ -228,9 +248,9 @@ final class PostgresTransaction: StoreTransaction {
         return group
     }
 
-    func listGroups(filter: FilterExpression?, startIndex: Int, count: Int, sort: SortOrder?, includeMembers: Bool) throws(SCIMError) -> ListPage {
+    func listGroups(filter: FilterExpression?, window: ListWindow, sort: SortOrder?, includeMembers: Bool) throws(SCIMError) -> ListPage {
         var page = try list(table: "scim.groups", columns: Self.groupColumns, translator: .groups(schemas.group), kind: .group, filter: filter,
-                            startIndex: startIndex, count: count, sort: sort)
+                            window: window, sort: sort)
         if includeMembers { page.resources = try withMembers(page.resources) }
         return page
     }

@@ -207,3 +207,35 @@ struct DiscoveryTests {
 extension String {
     var urlQueryEncoded: String { addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
 }
+
+@Suite("Cursor paging (RFC 9865)", .enabled(if: Stack.available))
+struct CursorPagingTests {
+    @Test("pages follow nextCursor until it is absent, each user once, even when users are added meanwhile")
+    func walk() async throws {
+        let tenant = try TestTenant.make()
+        var created: Set<String> = []
+        for i in 0..<7 { created.insert(try await tenant.client.createUser("cursor\(i)@example.com").id) }
+        var seen: [String] = []
+        var cursor = ""
+        var pages = 0
+        while true {
+            let response = try await tenant.client.get("/Users?count=3&cursor=\(cursor)")
+            #expect(response.status == 200, "\(response.text)")
+            let body = try #require(response.object)
+            #expect(body["startIndex"] == nil)
+            #expect(body["totalResults"] != nil)
+            seen += body["Resources"]?.arrayValue?.compactMap { $0.objectValue?["id"]?.stringValue } ?? []
+            pages += 1
+            if pages == 1 { _ = try await tenant.client.createUser("zz-late@example.com") }
+            guard let next = body["nextCursor"]?.stringValue else { break }
+            cursor = next
+            #expect(pages < 10)
+        }
+        #expect(Set(seen).count == seen.count, "no user twice")
+        #expect(created.isSubset(of: Set(seen)))
+        let config = try await tenant.client.get("/ServiceProviderConfig")
+        #expect(config.object?["pagination"]?.objectValue?["cursor"] == .bool(true))
+        expectSCIMError(try await tenant.client.get("/Users?cursor=bm90LWEtY3Vyc29y"), status: 400, scimType: "invalidCursor")
+        expectSCIMError(try await tenant.client.get("/Users?cursor=&startIndex=2"), status: 400, scimType: "invalidValue")
+    }
+}

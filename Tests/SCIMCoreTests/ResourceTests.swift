@@ -150,3 +150,18 @@ import Testing
         #expect(throws: SCIMError.self) { try schema(text) }
     }
 }
+
+@Suite struct CursorTextTests {
+    @Test("a cursor round-trips; foreign text is invalidCursor; empty asks for the first page")
+    func roundTrip() throws {
+        let id = "2819c223-7f76-453a-919d-413861904646"
+        let text = ListCursorText.encode(afterId: id)
+        #expect(!text.contains(id))
+        #expect(try ListCursorText.decode(text) == .after(id))
+        #expect(try ListCursorText.decode("") == .first)
+        for bad in ["%%%", "YQ", ListCursorText.encode(afterId: "not-a-uuid"), String(repeating: "A", count: 400)] {
+            let error = #expect(throws: SCIMError.self) { try ListCursorText.decode(bad) }
+            #expect(error?.scimType == .invalidCursor)
+        }
+    }
+}

@@ -64,7 +64,7 @@ struct FilterIndexTests {
         let tenant = try Self.tenantId(connection)
         let statement = try PostgresTransaction.listStatement(
             table: "scim.users", columns: PostgresTransaction.userColumns, translator: .users(CoreSchemas.userResourceType),
-            filter: try FilterParser.parse(filter), startIndex: 1, count: 100, sort: nil)
+            filter: try FilterParser.parse(filter), window: .index(1, 100), sort: nil)
         try connection.executeScript("begin")
         defer { _ = try? connection.executeScript("rollback") }
         try connection.execute("select set_config('scim.tenant_id', \(tenant), true)")

@@ -67,7 +67,7 @@ struct PostgresStoreTests {
         }
         #expect(error?.status == 409)
         #expect(error?.scimType == .uniqueness)
-        let page = try store.inTenant(tenant.id) { (t) throws(SCIMError) in try t.listUsers(filter: nil, startIndex: 1, count: 10, sort: nil) }
+        let page = try store.inTenant(tenant.id) { (t) throws(SCIMError) in try t.listUsers(filter: nil, window: .index(1, 10), sort: nil) }
         #expect(page.totalResults == 1, "the first insert of the failed transaction was rolled back")
     }
 
@@ -94,7 +94,7 @@ struct PostgresStoreTests {
         let store = PostgresStore(connection: connection, logger: TestDatabase.logger)
         let pid = try connection.execute("select pg_backend_pid() as pid")[0, "pid"]
         _ = try TestDatabase.connection().execute("select pg_terminate_backend(\(pid)::int)")
-        let page = try store.inTenant(tenant.id) { (t) throws(SCIMError) in try t.listUsers(filter: nil, startIndex: 1, count: 1, sort: nil) }
+        let page = try store.inTenant(tenant.id) { (t) throws(SCIMError) in try t.listUsers(filter: nil, window: .index(1, 1), sort: nil) }
         #expect(page.totalResults == 0)
         let newPid = try connection.execute("select pg_backend_pid() as pid")[0, "pid"]
         #expect(newPid != pid)

@@ -1,6 +1,8 @@
 /// The `scimType` values of RFC 7644 §3.12, Table 9, with the RFC's own wording as the default detail.
 public enum SCIMErrorType: String, Sendable {
     case invalidFilter, tooMany, uniqueness, mutability, invalidSyntax, invalidPath, noTarget, invalidValue, invalidVers, sensitive
+    /// RFC 9865 §2.5: a cursor the server cannot use.
+    case invalidCursor
 
     public var rfcDescription: String {
         switch self {
@@ -14,6 +16,7 @@ public enum SCIMErrorType: String, Sendable {
         case .invalidValue: return "A required value was missing, or the value specified was not compatible with the operation or attribute type."
         case .invalidVers: return "The specified SCIM protocol version is not supported."
         case .sensitive: return "The specified request cannot be completed, due to the passing of sensitive information in a request URI."
+        case .invalidCursor: return "The cursor value is invalid."
         }
     }
 }

@@ -15,6 +15,11 @@ public enum Discovery {
             ("changePassword", flag(false)),
             ("sort", flag(true)),
             ("etag", flag(true)),
+            // RFC 9865 §4: both paging methods; index paging unless the client sends `cursor`.
+            ("pagination", .object(JSONObject([
+                ("cursor", .bool(true)), ("index", .bool(true)), ("defaultPaginationMethod", .string("index")),
+                ("defaultPageSize", .integer(ListQuery.defaultCount)), ("maxPageSize", .integer(maxResults)),
+            ]))),
             ("authenticationSchemes", .array([.object(JSONObject([
                 ("type", .string("oauthbearertoken")),
                 ("name", .string("OAuth Bearer Token")),

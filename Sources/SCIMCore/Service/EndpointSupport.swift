@@ -21,7 +21,18 @@ struct EndpointSupport {
 
     func listResponse(_ page: ListPage, _ query: ListQuery, _ context: RequestContext) -> HTTPResponse {
         let resources = page.resources.map { JSONValue.object(rendered($0, context, projection: query.projection)) }
-        return .json(200, .object(ListResponse.body(total: page.totalResults, startIndex: query.startIndex, resources: resources)))
+        guard query.cursor != nil else {
+            return .json(200, .object(ListResponse.body(total: page.totalResults, startIndex: query.startIndex, resources: resources)))
+        }
+        // RFC 9865: no startIndex; nextCursor while more follow.
+        var body = JSONObject([
+            ("schemas", .array([.string(CoreSchemas.listResponseURN)])),
+            ("totalResults", .integer(page.totalResults)),
+            ("itemsPerPage", .integer(resources.count)),
+        ])
+        if page.hasMore, let last = page.resources.last { body.append("nextCursor", .string(ListCursorText.encode(afterId: last.id))) }
+        body.append("Resources", .array(resources))
+        return .json(200, .object(body))
     }
 
     /// `If-None-Match` on GET: 304 when the client's copy is current.
@@ -64,7 +75,7 @@ struct EndpointSupport {
         let body = try RequestBody.object(context.request)
         var request = context.request
         request.query = []
-        for name in ["filter", "startIndex", "count", "sortBy", "sortOrder"] {
+        for name in ["filter", "startIndex", "count", "sortBy", "sortOrder", "cursor"] {
             guard let value = body.member(caseInsensitive: name)?.value else { continue }
             request.query.append((name, value.stringValue ?? value.numberText ?? ""))
         }

@@ -28,7 +28,7 @@ struct GroupEndpoints {
         guard ResourceID.isValid(id),
               let stored = try context.transaction.fetchGroup(id: id, forUpdate: false, includeMembers: !projection.excludes("members")),
               try support.matchesRequestFilter(id, context, list: { (filter) throws(SCIMError) in
-                  try context.transaction.listGroups(filter: filter, startIndex: 1, count: 0, sort: nil, includeMembers: false)
+                  try context.transaction.listGroups(filter: filter, window: .index(1, 0), sort: nil, includeMembers: false)
               })
         else { throw support.notFound(id) }
         if let notModified = support.notModified(stored, context) { return notModified }
@@ -44,8 +44,7 @@ struct GroupEndpoints {
     }
 
     func list(_ query: ListQuery, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        let page = try context.transaction.listGroups(filter: query.filter, startIndex: query.startIndex, count: query.count,
-                                                      sort: query.sort, includeMembers: !query.projection.excludes("members"))
+        let page = try context.transaction.listGroups(filter: query.filter, window: query.window, sort: query.sort, includeMembers: !query.projection.excludes("members"))
         return support.listResponse(page, query, context)
     }
 

@@ -84,10 +84,30 @@ public struct AuthenticatedKey: Sendable {
 public struct ListPage: Sendable {
     public var totalResults: Int
     public var resources: [StoredResource]
+    /// In cursor paging, whether resources follow this page.
+    public var hasMore: Bool
 
-    public init(totalResults: Int, resources: [StoredResource]) {
+    public init(totalResults: Int, resources: [StoredResource], hasMore: Bool = false) {
         self.totalResults = totalResults
         self.resources = resources
+        self.hasMore = hasMore
+    }
+}
+
+/// Which part of a result a list request wants: RFC 7644 §3.4.2.4 index paging, or RFC 9865
+/// cursor paging, which continues after the last id seen (in id order) however the data changed.
+public struct ListWindow: Sendable, Equatable {
+    public enum Cursor: Sendable, Equatable {
+        case first
+        case after(String)
+    }
+
+    public var startIndex: Int
+    public var count: Int
+    public var cursor: Cursor?
+
+    public static func index(_ startIndex: Int, _ count: Int) -> ListWindow {
+        ListWindow(startIndex: startIndex, count: count, cursor: nil)
     }
 }
 
@@ -111,7 +131,7 @@ public protocol StoreTransaction {
 
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource
     func fetchUser(id: String, forUpdate: Bool) throws(SCIMError) -> StoredResource?
-    func listUsers(filter: FilterExpression?, startIndex: Int, count: Int, sort: SortOrder?) throws(SCIMError) -> ListPage
+    func listUsers(filter: FilterExpression?, window: ListWindow, sort: SortOrder?) throws(SCIMError) -> ListPage
     /// Overwrites the user; the version goes up by one. nil when the user does not exist.
     func updateUser(id: String, _ user: UserWrite) throws(SCIMError) -> StoredResource?
     func deleteUser(id: String) throws(SCIMError) -> Bool
@@ -119,7 +139,7 @@ public protocol StoreTransaction {
     func insertGroup(_ group: GroupWrite) throws(SCIMError) -> StoredResource
     /// With `includeMembers`, `attributes["members"]` holds the members; without, no member row is read.
     func fetchGroup(id: String, forUpdate: Bool, includeMembers: Bool) throws(SCIMError) -> StoredResource?
-    func listGroups(filter: FilterExpression?, startIndex: Int, count: Int, sort: SortOrder?, includeMembers: Bool) throws(SCIMError) -> ListPage
+    func listGroups(filter: FilterExpression?, window: ListWindow, sort: SortOrder?, includeMembers: Bool) throws(SCIMError) -> ListPage
     func updateGroup(id: String, _ group: GroupWrite) throws(SCIMError) -> StoredResource?
     func deleteGroup(id: String) throws(SCIMError) -> Bool
     /// Adds members by id (users or groups of the tenant); existing members are left as they are.

@@ -6,12 +6,15 @@ struct RootSearch {
 
     func search(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
         let query = try EndpointSupport.searchQuery(context)
+        guard query.cursor == nil else {
+            throw .badRequest(.invalidValue, "Cursor paging is offered per resource type (/Users, /Groups), not across them.")
+        }
         let transaction = context.transaction
         let userTotal = try countOrZero { () throws(SCIMError) in
-            try transaction.listUsers(filter: query.filter, startIndex: 1, count: 0, sort: nil).totalResults
+            try transaction.listUsers(filter: query.filter, window: .index(1, 0), sort: nil).totalResults
         }
         let groupTotal = try countOrZero { () throws(SCIMError) in
-            try transaction.listGroups(filter: query.filter, startIndex: 1, count: 0, sort: nil, includeMembers: false).totalResults
+            try transaction.listGroups(filter: query.filter, window: .index(1, 0), sort: nil, includeMembers: false).totalResults
         }
         if userTotal == nil && groupTotal == nil {
             throw .badRequest(.invalidFilter, "The filter fits neither Users nor Groups.")
@@ -20,13 +23,13 @@ struct RootSearch {
         let offset = query.startIndex - 1
         let users = userTotal ?? 0
         if offset < users, query.count > 0 {
-            let page = try transaction.listUsers(filter: query.filter, startIndex: query.startIndex, count: query.count, sort: nil)
+            let page = try transaction.listUsers(filter: query.filter, window: .index(query.startIndex, query.count), sort: nil)
             resources += page.resources.map { .object(self.users.support.rendered($0, context, projection: query.projection)) }
         }
         let remaining = query.count - resources.count
         if remaining > 0, let groupTotal, groupTotal > 0 {
             let groupStart = max(1, offset - users + 1)
-            let page = try transaction.listGroups(filter: query.filter, startIndex: groupStart, count: remaining, sort: nil,
+            let page = try transaction.listGroups(filter: query.filter, window: .index(groupStart, remaining), sort: nil,
                                                   includeMembers: !query.projection.excludes("members"))
             resources += page.resources.map { .object(self.groups.support.rendered($0, context, projection: query.projection)) }
         }

@@ -20,7 +20,7 @@ struct UserEndpoints {
     func get(id: String, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
         guard let stored = try fetch(id, context, forUpdate: false),
               try support.matchesRequestFilter(id, context, list: { (filter) throws(SCIMError) in
-                  try context.transaction.listUsers(filter: filter, startIndex: 1, count: 0, sort: nil)
+                  try context.transaction.listUsers(filter: filter, window: .index(1, 0), sort: nil)
               })
         else { throw support.notFound(id) }
         if let notModified = support.notModified(stored, context) { return notModified }
@@ -37,8 +37,7 @@ struct UserEndpoints {
     }
 
     func list(_ query: ListQuery, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        let page = try context.transaction.listUsers(filter: query.filter, startIndex: query.startIndex, count: query.count,
-                                                     sort: query.sort)
+        let page = try context.transaction.listUsers(filter: query.filter, window: query.window, sort: query.sort)
         return support.listResponse(page, query, context)
     }
 
