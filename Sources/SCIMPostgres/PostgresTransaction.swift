@@ -47,6 +47,21 @@ final class PostgresTransaction: StoreTransaction {
         }
     }
 
+    func withSavepoint<T>(_ body: () throws(SCIMError) -> T) throws(SCIMError) -> T {
+        try run("savepoint bulk_operation")
+        do {
+            let result = try body()
+            try run("release savepoint bulk_operation")
+            return result
+        } catch {
+            // A lost connection cannot be rolled back to a savepoint; the whole transaction fails.
+            if databaseError?.isConnectionFailure == true { throw error }
+            try run("rollback to savepoint bulk_operation")
+            try run("release savepoint bulk_operation")
+            throw error
+        }
+    }
+
     // MARK: - Authentication
 
     func authenticate(tenantSlug: String, bearerToken: String) throws(SCIMError) -> AuthenticatedKey? {

@@ -161,7 +161,7 @@ struct DiscoveryTests {
         let config = try await tenant.client.get("/ServiceProviderConfig")
         #expect(config.status == 200)
         #expect(config.object?["patch"]?.objectValue?["supported"] == .bool(true))
-        #expect(config.object?["bulk"]?.objectValue?["supported"] == .bool(false))
+        #expect(config.object?["bulk"]?.objectValue?["maxOperations"] == .integer(1000))
         #expect(!config.text.contains("null"))
         let types = try await tenant.client.get("/ResourceTypes")
         #expect(types.object?["totalResults"] == .integer(2))
@@ -237,5 +237,51 @@ struct CursorPagingTests {
         #expect(config.object?["pagination"]?.objectValue?["cursor"] == .bool(true))
         expectSCIMError(try await tenant.client.get("/Users?cursor=bm90LWEtY3Vyc29y"), status: 400, scimType: "invalidCursor")
         expectSCIMError(try await tenant.client.get("/Users?cursor=&startIndex=2"), status: 400, scimType: "invalidValue")
+    }
+}
+
+@Suite("Bulk (RFC 7644 §3.7)", .enabled(if: Stack.available))
+struct BulkTests {
+    @Test("operations run in dependency order with bulkId references; a failed one is reported and undone alone")
+    func bulk() async throws {
+        let tenant = try TestTenant.make()
+        _ = try await tenant.client.createUser("taken@example.com")
+        let response = try await tenant.client.post("/Bulk", #"""
+            {"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
+             {"method":"POST","path":"/Groups","bulkId":"g1","data":{"displayName":"Bulk Team","members":[{"value":"bulkId:u1"},{"value":"bulkId:u2"}]}},
+             {"method":"POST","path":"/Users","bulkId":"u1","data":{"userName":"bulk1@example.com"}},
+             {"method":"POST","path":"/Users","bulkId":"u2","data":{"userName":"bulk2@example.com"}},
+             {"method":"POST","path":"/Users","bulkId":"dup","data":{"userName":"TAKEN@example.com"}},
+             {"method":"PATCH","path":"/Users/bulkId:u1","data":{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations":[{"op":"replace","path":"title","value":"Bulk"}]}},
+             {"method":"POST","path":"/Groups","bulkId":"loop","data":{"displayName":"Loop","members":[{"value":"bulkId:never"}]}}]}
+            """#)
+        #expect(response.status == 200, "\(response.text)")
+        let operations = response.object?["Operations"]?.arrayValue?.compactMap { $0.objectValue } ?? []
+        #expect(operations.count == 6)
+        #expect(operations.map { $0["status"]?.stringValue } == ["201", "201", "201", "409", "200", "409"])
+        #expect(operations[3]["response"]?.objectValue?["scimType"] == .string("uniqueness"))
+        let groupLocation = try #require(operations[0]["location"]?.stringValue)
+        let groupId = String(groupLocation.split(separator: "/").last!)
+        let group = try await tenant.client.get("/Groups/\(groupId)")
+        #expect(group.object?["members"]?.arrayValue?.count == 2)
+        #expect(try await tenant.client.filterUsers(#"title eq "Bulk""#).object?["totalResults"] == .integer(1))
+        #expect(try await tenant.client.get("/Users?count=0").object?["totalResults"] == .integer(3))
+    }
+
+    @Test("failOnErrors stops after that many errors; writes before it stand")
+    func failOnErrors() async throws {
+        let tenant = try TestTenant.make()
+        let response = try await tenant.client.post("/Bulk", #"""
+            {"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"failOnErrors":1,"Operations":[
+             {"method":"POST","path":"/Users","bulkId":"a","data":{"userName":"first@example.com"}},
+             {"method":"POST","path":"/Users","bulkId":"b","data":{"displayName":"no userName"}},
+             {"method":"POST","path":"/Users","bulkId":"c","data":{"userName":"never@example.com"}}]}
+            """#)
+        let operations = response.object?["Operations"]?.arrayValue?.compactMap { $0.objectValue } ?? []
+        #expect(operations.map { $0["status"]?.stringValue } == ["201", "400"])
+        #expect(try await tenant.client.get("/Users?count=0").object?["totalResults"] == .integer(1))
+        let config = try await tenant.client.get("/ServiceProviderConfig")
+        #expect(config.object?["bulk"]?.objectValue?["supported"] == .bool(true))
     }
 }

@@ -5,12 +5,13 @@ public enum Discovery {
     public static let resourceTypeURN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
     public static let schemaURN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 
-    public static func serviceProviderConfig(baseURL: String, maxResults: Int) -> JSONObject {
+    public static func serviceProviderConfig(baseURL: String, maxResults: Int, maxPayloadSize: Int) -> JSONObject {
         func flag(_ supported: Bool) -> JSONValue { .object(JSONObject([("supported", .bool(supported))])) }
         return JSONObject([
             ("schemas", .array([.string(serviceProviderConfigURN)])),
             ("patch", flag(true)),
-            ("bulk", .object(JSONObject([("supported", .bool(false)), ("maxOperations", .integer(0)), ("maxPayloadSize", .integer(0))]))),
+            ("bulk", .object(JSONObject([("supported", .bool(true)), ("maxOperations", .integer(BulkEndpoint.maxOperations)),
+                                         ("maxPayloadSize", .integer(maxPayloadSize))]))),
             ("filter", .object(JSONObject([("supported", .bool(true)), ("maxResults", .integer(maxResults))]))),
             ("changePassword", flag(false)),
             ("sort", flag(true)),

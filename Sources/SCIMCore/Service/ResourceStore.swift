@@ -147,6 +147,9 @@ public protocol StoreTransaction {
     func addMembers(groupId: String, memberIds: [String]) throws(SCIMError) -> Int
     /// Removes the listed members; ids that are not members are ignored. nil removes every member.
     func removeMembers(groupId: String, memberIds: [String]?) throws(SCIMError) -> Int
+    /// Runs `body` in a savepoint: when it throws, what it wrote is undone and the transaction goes on.
+    func withSavepoint<T>(_ body: () throws(SCIMError) -> T) throws(SCIMError) -> T
+
     /// Records a change to the group (version and lastModified), after its members changed.
     func touchGroup(id: String) throws(SCIMError) -> StoredResource?
 }

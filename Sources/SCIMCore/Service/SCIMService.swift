@@ -128,12 +128,15 @@ public final class SCIMService {
         case .groupsSearch:
             try only("POST", "/Groups/.search")
             return try groups.search(context)
+        case .bulk:
+            try only("POST", "/Bulk")
+            return try BulkEndpoint().run(context) { (inner) throws(SCIMError) -> HTTPResponse in try dispatch(inner) }
         case .rootSearch:
             try only("POST", "/.search")
             return try RootSearch(users: users, groups: groups).search(context)
         case .serviceProviderConfig:
             try only("GET", "/ServiceProviderConfig")
-            return .json(200, .object(Discovery.serviceProviderConfig(baseURL: context.baseURL, maxResults: context.maxListCount)))
+            return .json(200, .object(Discovery.serviceProviderConfig(baseURL: context.baseURL, maxResults: context.maxListCount, maxPayloadSize: configuration.maxBodyBytes)))
         case .resourceTypes(let name):
             try only("GET", "/ResourceTypes")
             return try discoveryResponse(context.schemas.resourceTypes.map { ($0.name, Discovery.resourceType($0, baseURL: context.baseURL)) },
@@ -175,6 +178,7 @@ public struct Route {
         case serviceProviderConfig
         case resourceTypes(String?)
         case schemas(String?)
+        case bulk
     }
 
     var tenant: String
@@ -194,6 +198,7 @@ public struct Route {
         case ("Groups", 1): resource = .groups(nil)
         case ("Groups", 2): resource = rest[1] == ".search" ? .groupsSearch : .groups(rest[1])
         case (".search", 1): resource = .rootSearch
+        case ("Bulk", 1): resource = .bulk
         case ("ServiceProviderConfig", 1): resource = .serviceProviderConfig
         case ("ResourceTypes", 1): resource = .resourceTypes(nil)
         case ("ResourceTypes", 2): resource = .resourceTypes(rest[1])
@@ -201,6 +206,11 @@ public struct Route {
         case ("Schemas", 2): resource = .schemas(rest[1])
         default: throw .notFound("No SCIM endpoint at \(path.prefix(200)).")
         }
+    }
+
+    /// The route of a bulk operation's path ("/Users/{id}") within the bulk request's tenant.
+    init(resourcePath: String, tenant: String) throws(SCIMError) {
+        try self.init(path: "/" + tenant + resourcePath, prefix: "/")
     }
 
     public static func isValidSlug(_ slug: String) -> Bool {
