@@ -12,8 +12,10 @@ import Testing
         var testDescription: String { name }
     }
 
-    static func fixtures() throws -> [Fixture] {
-        let folder = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil)).appendingPathComponent("patch")
+    static func fixtures() throws -> [Fixture] { try fixtures(in: "patch") }
+
+    static func fixtures(in subfolder: String) throws -> [Fixture] {
+        let folder = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil)).appendingPathComponent(subfolder)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
         return try names.map { name in
             let data = try Data(contentsOf: folder.appendingPathComponent(name))
@@ -45,5 +47,34 @@ import Testing
             let after = try engine.apply(try PatchRequest.parse(body), to: before)
             #expect(JSONValue.object(after).serialized() == JSONValue.object(expected).serialized())
         }
+    }
+}
+
+/// Replays Fixtures/group-patch: a Group PATCH body, and the membership changes it must make
+/// (`changes`: "removeAll", {"add": [...]}, {"remove": [...]}) with the number of operations left
+/// for the attribute PATCH engine, or the error it must raise.
+@Suite struct GroupPatchFixtureTests {
+    @Test("fixtures exist") func fixturesExist() throws {
+        #expect(try PatchFixtureTests.fixtures(in: "group-patch").count >= 10)
+    }
+
+    @Test("group PATCH fixture", arguments: try PatchFixtureTests.fixtures(in: "group-patch"))
+    func replay(_ fixture: PatchFixtureTests.Fixture) throws {
+        let body = try #require(fixture.document["request"])
+        if let expectedError = fixture.document["error"]?.objectValue {
+            let error = #expect(throws: SCIMError.self) { _ = try MemberPatchPlan(try PatchRequest.parse(body)) }
+            #expect(error?.status == expectedError["status"]?.intValue)
+            #expect(error?.scimType?.rawValue == expectedError["scimType"]?.stringValue, "\(String(describing: error))")
+            return
+        }
+        let plan = try MemberPatchPlan(try PatchRequest.parse(body))
+        let expected: [MemberPatchPlan.Change] = try (fixture.document["changes"]?.arrayValue ?? []).map { change in
+            if change == .string("removeAll") { return .removeAll }
+            let object = try #require(change.objectValue)
+            if let ids = object["add"]?.arrayValue { return .add(ids.compactMap(\.stringValue)) }
+            return .remove(try #require(object["remove"]?.arrayValue).compactMap(\.stringValue))
+        }
+        #expect(plan.changes == expected)
+        #expect(plan.remaining.count == fixture.document["remaining"]?.intValue)
     }
 }

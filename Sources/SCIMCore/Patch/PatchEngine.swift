@@ -131,8 +131,8 @@ public struct PatchEngine: Sendable {
             }
             sub = found
         }
-        if path.valueFilter != nil, !definition.multiValued {
-            throw .badRequest(.invalidPath, "A value filter needs a multi-valued attribute; '\(definition.name)' is single-valued.")
+        if path.valueFilter != nil, !definition.multiValued, definition.type != .complex {
+            throw .badRequest(.invalidPath, "A value filter needs a complex attribute; '\(definition.name)' is a simple one.")
         }
         let ext = schema.id == resourceType.schema.id ? nil : schema.id
         let display = (ext.map { "\($0):" } ?? "") + definition.name + (sub.map { ".\($0.name)" } ?? "")
@@ -216,6 +216,22 @@ public struct PatchEngine: Sendable {
                                _ document: inout JSONObject) throws(SCIMError) {
         let definition = target.definition
         let evaluator = FilterEvaluator(attribute: definition)
+        if !definition.multiValued {
+            // A single complex value behind a filter is written when it matches, or when there is none yet.
+            let existing = current(target, document)
+            if let existing, !evaluator.matches(filter, existing) {
+                throw .badRequest(.noTarget, "'\(target.displayPath)' does not match the filter of the path.")
+            }
+            let seed = try seedElement(from: filter, definition) ?? JSONObject()
+            var object = existing?.objectValue ?? seed
+            if let sub = target.subAttribute {
+                object[sub.name] = try normalizer.normalizeValue(rawValue, sub, path: target.displayPath)
+            } else if let update = try normalizer.normalizeValue(rawValue, definition, path: target.displayPath)?.objectValue {
+                for member in update.members { object[member.key] = member.value }
+            }
+            store(object.isEmpty ? nil : .object(object), target, &document)
+            return
+        }
         var elements = current(target, document)?.arrayValue ?? []
         let update: JSONObject
         if let sub = target.subAttribute {
@@ -270,6 +286,18 @@ public struct PatchEngine: Sendable {
 
     private func remove(_ target: Target, value: JSONValue?, _ document: inout JSONObject) throws(SCIMError) {
         let definition = target.definition
+        if let filter = target.filter, !definition.multiValued {
+            // A single complex value selected by a filter, as Entra removes a manager:
+            // {"op":"Remove","path":"manager[value eq \"id\"]"}. Removed only if it matches.
+            guard let value = current(target, document), FilterEvaluator(attribute: definition).matches(filter, value) else { return }
+            if let sub = target.subAttribute, var object = value.objectValue {
+                object[sub.name] = nil
+                store(object.isEmpty ? nil : .object(object), target, &document)
+            } else {
+                store(nil, target, &document)
+            }
+            return
+        }
         if let filter = target.filter {
             let evaluator = FilterEvaluator(attribute: definition)
             var elements = current(target, document)?.arrayValue ?? []

@@ -83,7 +83,7 @@ public struct ResourceNormalizer: Sendable {
                 }
                 if let single = try normalizeSingle(element, definition, path: path) { normalized.append(single) }
             }
-            return normalized.isEmpty ? nil : .array(normalized)
+            return normalized.isEmpty ? nil : .array(Self.singlePrimary(normalized))
         }
         if case .array(let array) = value {
             // Entra's older client wraps scalars as [{"value": x}] (ENTRA.md quirk 6).
@@ -97,6 +97,17 @@ public struct ResourceNormalizer: Sendable {
             return try normalizeSingle(only, definition, path: path)
         }
         return try normalizeSingle(value, definition, path: path)
+    }
+
+    /// RFC 7643 §2.4: "primary" is true for at most one value. When several claim it, the last one
+    /// keeps it (a PATCH appends the value it makes primary); the others lose the flag.
+    static func singlePrimary(_ elements: [JSONValue]) -> [JSONValue] {
+        guard let last = elements.lastIndex(where: { $0.objectValue?["primary"] == .bool(true) }) else { return elements }
+        return elements.enumerated().map { index, element in
+            guard index != last, case .object(var object) = element, object["primary"] == .bool(true) else { return element }
+            object["primary"] = nil
+            return .object(object)
+        }
     }
 
     private func normalizeSingle(_ value: JSONValue, _ definition: AttributeDefinition, path: String) throws(SCIMError) -> JSONValue? {

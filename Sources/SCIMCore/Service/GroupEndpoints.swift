@@ -11,14 +11,13 @@ struct GroupEndpoints {
         normalizer = ResourceNormalizer(resourceType)
         patchEngine = PatchEngine(resourceType)
     }
-    let membersDefinition = CoreSchemas.group.attribute(named: "members")!
 
     func create(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
         let body = try RequestBody.object(context.request)
         let attributes = try normalizer.normalize(body)
         let stored = try context.transaction.insertGroup(try GroupWrite(attributes: attributes))
         if let members = attributes["members"] {
-            _ = try context.transaction.addMembers(groupId: stored.id, memberIds: memberIds(members))
+            _ = try context.transaction.addMembers(groupId: stored.id, memberIds: MemberPatchPlan.memberIds(members, normalizer))
         }
         return try answer(stored.id, context, status: 201, projection: .all)
     }
@@ -59,7 +58,7 @@ struct GroupEndpoints {
         }
         _ = try context.transaction.removeMembers(groupId: id, memberIds: nil)
         if let members = attributes["members"] {
-            _ = try context.transaction.addMembers(groupId: id, memberIds: memberIds(members))
+            _ = try context.transaction.addMembers(groupId: id, memberIds: MemberPatchPlan.memberIds(members, normalizer))
         }
         _ = try context.transaction.touchGroup(id: id)
         return try answer(id, context, status: 200, projection: try support.projection(context))
@@ -70,13 +69,16 @@ struct GroupEndpoints {
     func patch(id: String, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
         let request = try PatchRequest.parse(try RequestBody.json(context.request))
         let current = try locked(id, context)
-        var attributeOperations: [PatchRequest.Operation] = []
-        var membersChanged = false
-        for operation in request.operations {
-            if let remaining = try applyMemberOperation(operation, groupId: id, context, changed: &membersChanged) {
-                attributeOperations.append(remaining)
+        let plan = try MemberPatchPlan(request)
+        for change in plan.changes {
+            switch change {
+            case .add(let ids): _ = try context.transaction.addMembers(groupId: id, memberIds: ids)
+            case .remove(let ids): _ = try context.transaction.removeMembers(groupId: id, memberIds: ids)
+            case .removeAll: _ = try context.transaction.removeMembers(groupId: id, memberIds: nil)
             }
         }
+        let attributeOperations = plan.remaining
+        let membersChanged = !plan.changes.isEmpty
         var attributes = current.attributes
         if !attributeOperations.isEmpty {
             attributes = try patchEngine.apply(PatchRequest(operations: attributeOperations), to: attributes)
@@ -109,83 +111,5 @@ struct GroupEndpoints {
         guard let stored = try context.transaction.fetchGroup(id: id, forUpdate: false, includeMembers: !projection.excludes("members"))
         else { throw support.notFound(id) }
         return support.response(stored, context, status: status, projection: projection)
-    }
-
-    /// Applies the member part of an operation to the join table. Returns what is left for the
-    /// PATCH engine (the operation itself when it does not touch members, or a path-less value
-    /// with its "members" key taken out), nil when nothing is left.
-    private func applyMemberOperation(_ operation: PatchRequest.Operation, groupId: String, _ context: RequestContext,
-                                      changed: inout Bool) throws(SCIMError) -> PatchRequest.Operation? {
-        guard let path = operation.path else {
-            guard case .object(var object)? = operation.value, let members = object.member(caseInsensitive: "members") else {
-                return operation
-            }
-            object.removeValue(caseInsensitive: "members")
-            try changeMembers(operation.op, ids: memberIds(members.value), groupId: groupId, context)
-            changed = true
-            if object.isEmpty { return nil }
-            var rest = operation
-            rest.value = .object(object)
-            return rest
-        }
-        guard path.attribute.name.caseInsensitiveEquals("members"),
-              path.attribute.schemaURI.map({ $0.caseInsensitiveEquals(CoreSchemas.groupURN) }) ?? true
-        else { return operation }
-        guard path.subAttribute == nil else {
-            throw .badRequest(.invalidPath, "Members are added and removed whole; '\(operation.rawPath ?? "")' cannot be changed.")
-        }
-        changed = true
-        if let filter = path.valueFilter {
-            guard operation.op == .remove else {
-                throw .badRequest(.invalidPath, "Members can be selected by a filter only to remove them.")
-            }
-            _ = try context.transaction.removeMembers(groupId: groupId, memberIds: try Self.memberIds(in: filter))
-            return nil
-        }
-        if operation.op == .remove && (operation.value == nil || operation.value?.isNull == true) {
-            // RFC 7644 §3.5.2.2: remove with path "members" and no value removes every member.
-            _ = try context.transaction.removeMembers(groupId: groupId, memberIds: nil)
-            return nil
-        }
-        try changeMembers(operation.op, ids: memberIds(operation.value ?? .null), groupId: groupId, context)
-        return nil
-    }
-
-    private func changeMembers(_ op: PatchRequest.Op, ids: [String], groupId: String, _ context: RequestContext) throws(SCIMError) {
-        switch op {
-        case .add:
-            _ = try context.transaction.addMembers(groupId: groupId, memberIds: ids)
-        case .replace:
-            _ = try context.transaction.removeMembers(groupId: groupId, memberIds: nil)
-            _ = try context.transaction.addMembers(groupId: groupId, memberIds: ids)
-        case .remove:
-            // Entra's default dialect lists the members to remove in "value": only those go.
-            _ = try context.transaction.removeMembers(groupId: groupId, memberIds: ids)
-        }
-    }
-
-    /// The ids in a members value: `[{"value": id, "$ref": null}, ...]`, one object, or a bare id.
-    private func memberIds(_ value: JSONValue) throws(SCIMError) -> [String] {
-        guard let normalized = try normalizer.normalizeValue(value, membersDefinition, path: "members") else { return [] }
-        var ids: [String] = []
-        for element in normalized.arrayValue ?? [] {
-            guard let id = element.objectValue?["value"]?.stringValue else {
-                throw .badRequest(.invalidValue, "Each member needs a \"value\" with the member's id.")
-            }
-            ids.append(id)
-        }
-        return ids
-    }
-
-    /// The member ids a filter like `value eq "a" or value eq "b"` selects.
-    static func memberIds(in filter: FilterExpression) throws(SCIMError) -> [String] {
-        switch filter {
-        case .compare(let path, .eq, .string(let id)) where path.name.caseInsensitiveEquals("value") && path.subAttribute == nil:
-            return [id]
-        case .or(let a, let b):
-            return try memberIds(in: a) + memberIds(in: b)
-        default:
-            throw .badRequest(.invalidFilter, "Members can be selected only by their value: members[value eq \"id\"].")
-        }
     }
 }
