@@ -55,18 +55,7 @@ final class FastCGIRequestSlot {
     }
 
     /// All request parameters (CGI variables).
-    func parameters() -> [String: String] {
-        var result: [String: String] = [:]
-        guard var cursor = request.pointee.envp else { return result }
-        while let entry = cursor.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            cursor += 1
-        }
-        return result
-    }
+    func parameters() -> [String: String] { keyValuePairs(request.pointee.envp) }
 
     /// Reads up to `limit` bytes of the body.
     func readBody(limit: Int) -> [UInt8] {
@@ -89,4 +78,18 @@ final class FastCGIRequestSlot {
             buffer.withMemoryRebound(to: CChar.self) { _ = FCGX_PutStr($0.baseAddress, Int32(buffer.count), request.pointee.out) }
         }
     }
+}
+
+/// A NULL-terminated array of "NAME=value" C strings (FastCGI parameters, `environ`) as a dictionary.
+public func keyValuePairs(_ array: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String: String] {
+    var result: [String: String] = [:]
+    guard var cursor = array else { return result }
+    while let entry = cursor.pointee {
+        let text = String(cString: entry)
+        if let equals = text.firstIndex(of: "=") {
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        cursor += 1
+    }
+    return result
 }

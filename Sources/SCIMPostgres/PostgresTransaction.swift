@@ -225,9 +225,14 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func deleteUser(id: String) throws(SCIMError) -> Bool {
+        try deleteResource(table: "scim.users", id: id)
+    }
+
+    /// Deletes a user or group and, in the same statement, its memberships in groups.
+    private func deleteResource(table: String, id: String) throws(SCIMError) -> Bool {
         let rows = try query("""
             with deleted as (
-                delete from scim.users where tenant_id = \(unsafeRaw: Self.tenant) and id = \(id)::uuid returning id
+                delete from \(unsafeRaw: table) where tenant_id = \(unsafeRaw: Self.tenant) and id = \(id)::uuid returning id
             ), memberships as (
                 delete from scim.group_members m using deleted
                 where m.tenant_id = \(unsafeRaw: Self.tenant) and m.member_id = deleted.id
@@ -318,17 +323,8 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func deleteGroup(id: String) throws(SCIMError) -> Bool {
-        // Memberships of the group go with it (foreign key); its membership in other groups here.
-        let rows = try query("""
-            with deleted as (
-                delete from scim.groups where tenant_id = \(unsafeRaw: Self.tenant) and id = \(id)::uuid returning id
-            ), memberships as (
-                delete from scim.group_members m using deleted
-                where m.tenant_id = \(unsafeRaw: Self.tenant) and m.member_id = deleted.id
-            )
-            select count(*) as deleted from deleted
-            """)
-        return rows[0, "deleted"] == "1"
+        // Its own members go with it by the foreign key.
+        try deleteResource(table: "scim.groups", id: id)
     }
 
     func addMembers(groupId: String, memberIds: [String]) throws(SCIMError) -> Int {

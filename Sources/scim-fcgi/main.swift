@@ -91,18 +91,7 @@ struct SCIMResponder: ParsableCommand {
 }
 
 enum Environment {
-    static var current: [String: String] {
-        var result: [String: String] = [:]
-        var cursor = environ
-        while let entry = cursor.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            cursor += 1
-        }
-        return result
-    }
+    static var current: [String: String] { keyValuePairs(environ) }
 }
 
 extension String {
