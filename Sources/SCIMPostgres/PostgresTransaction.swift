@@ -115,8 +115,8 @@ final class PostgresTransaction: StoreTransaction {
         to_char(r.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as modified
         """
     /// A user's `groups` (RFC 7643 §4.1.2) come from the membership table, never from its JSON.
-    static let userColumns = """
-        r.id, r.attributes::text as attributes, r.version, \(timestamps),
+    static let userColumns = "r.id, r.attributes::text as attributes, r.version, \(timestamps), \(groupsColumn)"
+    static let groupsColumn = """
         (select jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct')
                           order by g.display_name)::text
            from scim.group_members m join scim.groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
@@ -147,14 +147,30 @@ final class PostgresTransaction: StoreTransaction {
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .user)
     }
 
-    func listUsers(filter: FilterExpression?, window: ListWindow, sort: SortOrder?) throws(SCIMError) -> ListPage {
-        try list(table: "scim.users", columns: Self.userColumns, translator: .users(schemas.user), kind: .user, filter: filter,
+    func listUsers(filter: FilterExpression?, window: ListWindow, sort: SortOrder?, fields: FieldSelection) throws(SCIMError) -> ListPage {
+        try list(table: "scim.users", columns: Self.userColumns(fields), translator: .users(schemas.user), kind: .user, filter: filter,
                  window: window, sort: sort)
+    }
+
+    /// The user columns for a listing that needs only some of each user: the listed JSON keys, and
+    /// the groups subquery only when groups are returned.
+    static func userColumns(_ fields: FieldSelection) -> SQL {
+        guard fields != .all else { return SQL(unsafeRaw: userColumns) }
+        var columns: SQL = "r.id, r.version, \(unsafeRaw: timestamps), "
+        if let keys = fields.keys {
+            columns = columns + """
+                (select coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) from jsonb_each(r.attributes) e
+                  where e.key = any(\("{" + keys.map(FilterTranslator.arrayElement).joined(separator: ",") + "}")::text[]))::text as attributes
+                """
+        } else {
+            columns = columns + "r.attributes::text as attributes"
+        }
+        return columns + (fields.memberships ? SQL(unsafeRaw: ", " + groupsColumn) : ", null::text as groups")
     }
 
     /// One page and the total. The total rides along as a window count; a page past the end (no
     /// rows to carry it) asks for the count alone.
-    private func list(table: String, columns: String, translator: FilterTranslator, kind: ResourceKind, filter: FilterExpression?,
+    private func list(table: String, columns: SQL, translator: FilterTranslator, kind: ResourceKind, filter: FilterExpression?,
                       window: ListWindow, sort: SortOrder?) throws(SCIMError) -> ListPage {
         let statement = try Self.listStatement(table: table, columns: columns, translator: translator, filter: filter,
                                                window: window, sort: sort)
@@ -181,7 +197,7 @@ final class PostgresTransaction: StoreTransaction {
 
     /// The statements of a list request: the page (with the total as a window count in index
     /// paging), and the count alone for a page past the end, `count=0`, or cursor paging.
-    static func listStatement(table: String, columns: String, translator: FilterTranslator, filter: FilterExpression?,
+    static func listStatement(table: String, columns: SQL, translator: FilterTranslator, filter: FilterExpression?,
                               window: ListWindow, sort: SortOrder?) throws(SCIMError) -> (page: SQL, count: SQL) {
         var condition: SQL = "true"
         if let filter { condition = try translator.translate(filter) }
@@ -190,18 +206,18 @@ final class PostgresTransaction: StoreTransaction {
         switch window.cursor {
         case nil:
             page = """
-                select \(unsafeRaw: columns), count(*) over () as total from \(unsafeRaw: table) r
+                select \(columns), count(*) over () as total from \(unsafeRaw: table) r
                 where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))
                 order by \(unsafeRaw: try translator.orderBy(sort)) limit \(window.count) offset \(window.startIndex - 1)
                 """
         case .first:
             page = """
-                select \(unsafeRaw: columns) from \(unsafeRaw: table) r where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))
+                select \(columns) from \(unsafeRaw: table) r where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))
                 order by r.id limit \(window.count + 1)
                 """
         case .after(let id):
             page = """
-                select \(unsafeRaw: columns) from \(unsafeRaw: table) r
+                select \(columns) from \(unsafeRaw: table) r
                 where r.tenant_id = \(unsafeRaw: tenant) and r.id > \(id)::uuid and (\(condition))
                 order by r.id limit \(window.count + 1)
                 """
@@ -269,7 +285,7 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func listGroups(filter: FilterExpression?, window: ListWindow, sort: SortOrder?, includeMembers: Bool) throws(SCIMError) -> ListPage {
-        var page = try list(table: "scim.groups", columns: Self.groupColumns, translator: .groups(schemas.group), kind: .group, filter: filter,
+        var page = try list(table: "scim.groups", columns: SQL(unsafeRaw: Self.groupColumns), translator: .groups(schemas.group), kind: .group, filter: filter,
                             window: window, sort: sort)
         if includeMembers { page.resources = try withMembers(page.resources) }
         return page

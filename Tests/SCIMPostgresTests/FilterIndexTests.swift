@@ -63,7 +63,7 @@ struct FilterIndexTests {
         let connection = try TestDatabase.connection()
         let tenant = try Self.tenantId(connection)
         let statement = try PostgresTransaction.listStatement(
-            table: "scim.users", columns: PostgresTransaction.userColumns, translator: .users(CoreSchemas.userResourceType),
+            table: "scim.users", columns: SQL(unsafeRaw: PostgresTransaction.userColumns), translator: .users(CoreSchemas.userResourceType),
             filter: try FilterParser.parse(filter), window: .index(1, 100), sort: nil)
         try connection.executeScript("begin")
         defer { _ = try? connection.executeScript("rollback") }

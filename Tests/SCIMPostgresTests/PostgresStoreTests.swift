@@ -99,4 +99,27 @@ struct PostgresStoreTests {
         let newPid = try connection.execute("select pg_backend_pid() as pid")[0, "pid"]
         #expect(newPid != pid)
     }
+
+    @Test("a projected listing reads only the keys it needs, and no groups when they are not returned")
+    func projectedListing() throws {
+        let tenant = try TestDatabase.tenant()
+        let store = PostgresStore(connection: try TestDatabase.connection(), logger: TestDatabase.logger)
+        _ = try store.inTenant(tenant.id) { (t) throws(SCIMError) in
+            try t.insertUser(try user(#"{"userName":"p@example.com","title":"T","name":{"givenName":"G"}}"#))
+        }
+        let projection = try Projection(attributes: "name.givenName", excludedAttributes: nil)
+        let fields = FieldSelection(projection, CoreSchemas.userResourceType, membershipAttribute: "groups")
+        #expect(fields.keys == ["name"])
+        let page = try store.inTenant(tenant.id) { (t) throws(SCIMError) in
+            try t.listUsers(filter: nil, window: .index(1, 10), sort: nil, fields: fields)
+        }
+        #expect(page.resources.first?.attributes.keys == ["name"])
+        let idsOnly = FieldSelection(try Projection(attributes: "id", excludedAttributes: nil), CoreSchemas.userResourceType,
+                                     membershipAttribute: "groups")
+        #expect(idsOnly.keys == [] && idsOnly.memberships == false)
+        let bare = try store.inTenant(tenant.id) { (t) throws(SCIMError) in
+            try t.listUsers(filter: nil, window: .index(1, 10), sort: nil, fields: idsOnly)
+        }
+        #expect(bare.resources.first?.attributes.isEmpty == true)
+    }
 }

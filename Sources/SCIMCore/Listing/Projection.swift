@@ -18,6 +18,23 @@ public struct Projection: Sendable, Equatable {
 
     public var isAll: Bool { attributes.isEmpty && excludedAttributes.isEmpty }
 
+    /// The stored top-level keys a listing must read for this projection (attribute names, or an
+    /// extension's URN for its attributes); nil when every key is needed. Lets the store read only
+    /// those keys of the JSON instead of whole resources (`attributes=id` reads none).
+    public func storedKeys(_ resourceType: ResourceTypeDefinition) -> [String]? {
+        guard !attributes.isEmpty else { return nil }
+        var keys: [String] = []
+        for path in attributes {
+            if let uri = path.schemaURI, let ext = resourceType.extensionSchema(uri) {
+                keys.append(ext.id)
+            } else if path.schemaURI == nil || path.schemaURI!.caseInsensitiveEquals(resourceType.schema.id) {
+                if let definition = resourceType.schema.attribute(named: path.name) { keys.append(definition.name) }
+                if path.name.caseInsensitiveEquals("externalId") { keys.append("externalId") }
+            }
+        }
+        return keys
+    }
+
     /// Whether the projection can leave out `name` (a top-level attribute of the core schema).
     public func excludes(_ name: String) -> Bool {
         if excludedAttributes.contains(where: { $0.schemaURI == nil && $0.subAttribute == nil && $0.name.caseInsensitiveEquals(name) }) {

@@ -94,6 +94,31 @@ public struct ListPage: Sendable {
     }
 }
 
+/// What a listing reads of each resource: the stored keys a projection needs (nil: all), and
+/// whether to compute the memberships (a user's `groups`, a group's `members`).
+public struct FieldSelection: Sendable, Equatable {
+    public var keys: [String]?
+    public var memberships: Bool
+
+    public static let all = FieldSelection(keys: nil, memberships: true)
+
+    public init(keys: [String]?, memberships: Bool) {
+        self.keys = keys
+        self.memberships = memberships
+    }
+
+    public init(_ projection: Projection, _ resourceType: ResourceTypeDefinition, membershipAttribute: String) {
+        keys = projection.storedKeys(resourceType)
+        memberships = !projection.excludes(membershipAttribute)
+    }
+}
+
+extension StoreTransaction {
+    public func listUsers(filter: FilterExpression?, window: ListWindow, sort: SortOrder?) throws(SCIMError) -> ListPage {
+        try listUsers(filter: filter, window: window, sort: sort, fields: .all)
+    }
+}
+
 /// Which part of a result a list request wants: RFC 7644 §3.4.2.4 index paging, or RFC 9865
 /// cursor paging, which continues after the last id seen (in id order) however the data changed.
 public struct ListWindow: Sendable, Equatable {
@@ -131,7 +156,8 @@ public protocol StoreTransaction {
 
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource
     func fetchUser(id: String, forUpdate: Bool) throws(SCIMError) -> StoredResource?
-    func listUsers(filter: FilterExpression?, window: ListWindow, sort: SortOrder?) throws(SCIMError) -> ListPage
+    /// `fields` narrows what is read of each user (see `FieldSelection`).
+    func listUsers(filter: FilterExpression?, window: ListWindow, sort: SortOrder?, fields: FieldSelection) throws(SCIMError) -> ListPage
     /// Overwrites the user; the version goes up by one. nil when the user does not exist.
     func updateUser(id: String, _ user: UserWrite) throws(SCIMError) -> StoredResource?
     func deleteUser(id: String) throws(SCIMError) -> Bool

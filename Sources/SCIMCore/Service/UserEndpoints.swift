@@ -37,7 +37,8 @@ struct UserEndpoints {
     }
 
     func list(_ query: ListQuery, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        let page = try context.transaction.listUsers(filter: query.filter, window: query.window, sort: query.sort)
+        let page = try context.transaction.listUsers(filter: query.filter, window: query.window, sort: query.sort,
+                                                     fields: FieldSelection(query.projection, support.resourceType, membershipAttribute: "groups"))
         return support.listResponse(page, query, context)
     }
 

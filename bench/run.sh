@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Measures the server against baselines taken in the same run, on this machine:
+#   - nginx answering by itself (the HTTP ceiling),
+#   - pgbench running the match query and an insert with the same SQL shape (the database ceiling),
+#   - a one-member PATCH on a 100,000-member group against the same PATCH on a 10-member group.
+# Needs the stack: ./deploy/quickstart.sh first. Usage: bench/run.sh [seconds per run, default 10]
+# Appends a dated table to bench/results.md. Loopback only; every run is bounded in time.
+source "$(dirname "$0")/../deploy/lib/stack.sh"
+seconds=${1:-10}
+command -v wrk >/dev/null || as_root apt-get install -y -qq wrk >/dev/null
+PGBENCH="$(pg_bin)/pgbench"
+URL="http://$HTTP_LISTEN"
+DB=$(cat "$LOCAL_DIR/database_url")
+SCIMCTL="$PROJECT_DIR/.build/$BUILD_CONFIG/scimctl"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+say "preparing the bench tenant (100,000 users, a 100,000-member and a 10-member group)"
+"$SCIMCTL" tenant show bench >/dev/null 2>&1 || "$SCIMCTL" tenant create bench --name "Benchmark" --enable-scim >/dev/null
+for prefix in $("$SCIMCTL" key list bench | awk 'NR>1 && $3 == "active" {print $1}'); do "$SCIMCTL" key revoke bench "$prefix" >/dev/null; done
+export BENCH_TOKEN=$("$SCIMCTL" key create bench --name bench --scope scim | sed -n 's/^SCIM_TOKEN=//p')
+psql "$DB" -q -v ON_ERROR_STOP=1 <<'SQL'
+do $$
+declare t uuid := (select id from scim.tenants where slug = 'bench');
+begin
+    delete from scim.users where tenant_id = t and user_name like 'new-%';
+    if (select count(*) from scim.users where tenant_id = t) <> 100000 then
+        delete from scim.users where tenant_id = t;
+        delete from scim.groups where tenant_id = t;
+        insert into scim.users (tenant_id, user_name, external_id, display_name, attributes)
+        select t, 'user' || i || '@example.com', 'ext-' || i, 'User ' || i,
+               jsonb_build_object('userName', 'user' || i || '@example.com', 'displayName', 'User ' || i,
+                   'name', jsonb_build_object('givenName', 'Given', 'familyName', 'Family' || i),
+                   'emails', jsonb_build_array(jsonb_build_object('value', 'user' || i || '@example.com', 'type', 'work', 'primary', true)))
+        from generate_series(1, 100000) i;
+    end if;
+    if not exists (select 1 from scim.groups where tenant_id = t and display_name = 'Big') then
+        insert into scim.groups (tenant_id, display_name, attributes) values (t, 'Big', '{"displayName":"Big"}'), (t, 'Small', '{"displayName":"Small"}');
+        insert into scim.group_members (tenant_id, group_id, member_id)
+        select t, (select id from scim.groups where tenant_id = t and display_name = 'Big'), id from scim.users where tenant_id = t;
+        insert into scim.group_members (tenant_id, group_id, member_id)
+        select t, (select id from scim.groups where tenant_id = t and display_name = 'Small'), id from scim.users where tenant_id = t limit 10;
+    end if;
+end $$;
+analyze scim.users; analyze scim.group_members;
+SQL
+TENANT=$(psql "$DB" -Atc "select id from scim.tenants where slug = 'bench'")
+psql "$DB" -Atc "select id from scim.users where tenant_id = '$TENANT' order by random() limit 2000" >"$WORK/ids"
+BIG=$(psql "$DB" -Atc "select id from scim.groups where tenant_id = '$TENANT' and display_name = 'Big'")
+SMALL=$(psql "$DB" -Atc "select id from scim.groups where tenant_id = '$TENANT' and display_name = 'Small'")
+export BENCH_IDS="$WORK/ids" BENCH_USERS=100000 BENCH_RUN=$(date +%s)
+
+rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
+latency() { awk '/Latency/ {print $2; exit}' "$1"; }
+non2xx() { awk '/Non-2xx/ {print $NF}' "$1"; }
+
+say "nginx alone: $seconds s"
+wrk -t2 -c32 -d"${seconds}s" "$URL/bench/static" >"$WORK/static" 2>&1
+say "match query through the stack: $seconds s"
+wrk -t2 -c32 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/match.lua" "$URL" >"$WORK/match" 2>&1
+cat >"$WORK/match.sql" <<SQL
+\set n random(1, 100000)
+begin;
+select set_config('scim.tenant_id', '$TENANT', true);
+select r.id, r.attributes::text, r.version, count(*) over () from scim.users r
+ where r.tenant_id = current_setting('scim.tenant_id')::uuid and lower(r.user_name) = lower('user' || :n || '@example.com')
+ order by r.id limit 100;
+commit;
+SQL
+say "pgbench, the same SELECT: $seconds s"
+"$PGBENCH" "$DB" -n -M prepared -c32 -j2 -T "$seconds" -f "$WORK/match.sql" >"$WORK/pg-match" 2>&1
+say "creates through the stack: $seconds s"
+wrk -t2 -c32 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/create.lua" "$URL" >"$WORK/create" 2>&1
+cat >"$WORK/insert.sql" <<SQL
+begin;
+select set_config('scim.tenant_id', '$TENANT', true);
+insert into scim.users (tenant_id, user_name, attributes)
+values (current_setting('scim.tenant_id')::uuid, 'new-pg-' || gen_random_uuid() || '@example.com',
+        '{"userName":"x","name":{"givenName":"New","familyName":"User"},"emails":[{"value":"n@example.com","type":"work","primary":true}],"active":true}');
+commit;
+SQL
+say "pgbench, the same INSERT: $seconds s"
+"$PGBENCH" "$DB" -n -M prepared -c32 -j2 -T "$seconds" -f "$WORK/insert.sql" >"$WORK/pg-insert" 2>&1
+say "one-member PATCH, 10-member group then 100,000-member group: $seconds s each, one client"
+BENCH_GROUP=$SMALL wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/member.lua" "$URL" >"$WORK/small" 2>&1
+BENCH_GROUP=$BIG wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/member.lua" "$URL" >"$WORK/big" 2>&1
+psql "$DB" -qc "delete from scim.users where tenant_id = '$TENANT' and user_name like 'new-%'"
+
+pg_tps() { awk '/^tps/ {print $3; exit}' "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+{
+    echo
+    echo "## $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${seconds}s per run, workers=$WORKERS"
+    echo
+    echo "| measurement | result | baseline (same run) | ratio |"
+    echo "|---|---:|---:|---:|"
+    echo "| match \`userName eq\` req/s (32 clients) | $(rps "$WORK/match") | pgbench same SELECT: $(pg_tps "$WORK/pg-match") tps | $(ratio "$(rps "$WORK/match")" "$(pg_tps "$WORK/pg-match")") |"
+    echo "| match req/s vs nginx alone | $(rps "$WORK/match") | nginx static: $(rps "$WORK/static") | $(ratio "$(rps "$WORK/match")" "$(rps "$WORK/static")") |"
+    echo "| create req/s (32 clients) | $(rps "$WORK/create") | pgbench same INSERT: $(pg_tps "$WORK/pg-insert") tps | $(ratio "$(rps "$WORK/create")" "$(pg_tps "$WORK/pg-insert")") |"
+    echo "| one-member PATCH, 100,000-member group, mean latency | $(latency "$WORK/big") | 10-member group: $(latency "$WORK/small") | $(ratio "$(rps "$WORK/small")" "$(rps "$WORK/big")") (req/s small/big) |"
+    echo
+    echo "Non-2xx answers: match $(non2xx "$WORK/match"), create $(non2xx "$WORK/create"), PATCH $(non2xx "$WORK/small") / $(non2xx "$WORK/big")."
+} | tee -a "$PROJECT_DIR/bench/results.md"
