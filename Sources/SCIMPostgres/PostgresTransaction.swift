@@ -9,6 +9,8 @@ final class PostgresTransaction: StoreTransaction {
     private(set) var databaseError: PostgresError?
     /// The tenant's schemas, set by `scope(toTenant:schemas:)`.
     private(set) var schemas = TenantSchemas.standard
+    /// The tenant `scim.tenant_id` is set to in this transaction, if any.
+    private var scopedTenant: String?
 
     init(connection: PostgresConnection) {
         self.connection = connection
@@ -69,6 +71,9 @@ final class PostgresTransaction: StoreTransaction {
         let rows = try query("""
             select k.id, k.secret_hash, array_to_string(k.scopes, ',') as scopes, t.id as tenant_id, t.scim_enabled,
                    t.schema_version,
+                   -- Scopes the transaction to the tenant in the same round trip; a key that then
+                   -- fails verification ends the request with nothing read or written.
+                   set_config('scim.tenant_id', t.id::text, true) as scoped_tenant,
                    (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale
             from scim.api_keys k join scim.tenants t on t.id = k.tenant_id
             where k.prefix = \(prefix) and t.slug = \(tenantSlug)
@@ -79,6 +84,7 @@ final class PostgresTransaction: StoreTransaction {
               APIKeyToken.constantTimeEquals(stored, APIKeyToken.hash(bearerToken)),
               let keyId = rows[0, "id"], let tenantId = rows[0, "tenant_id"]
         else { return nil }
+        scopedTenant = rows[0, "scoped_tenant"]
         if rows[0, "stale"] == "t" {
             // last_used_at is refreshed at most once a minute, not written on every request.
             try query("update scim.api_keys set last_used_at = now() where id = \(keyId)::uuid")
@@ -105,7 +111,9 @@ final class PostgresTransaction: StoreTransaction {
 
     func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError) {
         self.schemas = schemas
+        guard tenantId != scopedTenant else { return }
         try query("select set_config('scim.tenant_id', \(tenantId), true)")
+        scopedTenant = tenantId
     }
 
     // MARK: - Users
@@ -174,24 +182,23 @@ final class PostgresTransaction: StoreTransaction {
                       window: ListWindow, sort: SortOrder?) throws(SCIMError) -> ListPage {
         let statement = try Self.listStatement(table: table, columns: columns, translator: translator, filter: filter,
                                                window: window, sort: sort)
-        let prepared = filter == nil && sort == nil
-        if window.count == 0 { return ListPage(totalResults: try total(statement.count, prepared: prepared), resources: []) }
-        let rows = try query(statement.page, prepared: prepared)
+        if window.count == 0 { return ListPage(totalResults: try total(statement.count), resources: []) }
+        let rows = try query(statement.page)
         var resources: [StoredResource] = []
         for row in 0..<min(rows.rows.count, window.count) { resources.append(try resource(rows, row, kind)) }
         if window.cursor != nil {
             // One row more than asked tells whether another page follows; the total is counted apart,
             // since the page query sees only what lies after the cursor.
-            return ListPage(totalResults: try total(statement.count, prepared: prepared), resources: resources,
+            return ListPage(totalResults: try total(statement.count), resources: resources,
                             hasMore: rows.rows.count > window.count)
         }
         let totalResults = rows.rows.isEmpty
-            ? (window.startIndex == 1 ? 0 : try total(statement.count, prepared: prepared))
+            ? (window.startIndex == 1 ? 0 : try total(statement.count))
             : Int(rows[0, "total"] ?? "0") ?? 0
         return ListPage(totalResults: totalResults, resources: resources)
     }
 
-    private func total(_ statement: SQL, prepared: Bool) throws(SCIMError) -> Int {
+    private func total(_ statement: SQL, prepared: Bool = true) throws(SCIMError) -> Int {
         Int(try query(statement, prepared: prepared)[0, "total"] ?? "0") ?? 0
     }
 
