@@ -9,8 +9,10 @@ stack_up
 export SCIM_TEST_BASE_URL="http://$HTTP_LISTEN"
 export SCIM_TEST_PROJECT_DIR="$PROJECT_DIR"
 export SCIM_TEST_SCIMCTL="$PROJECT_DIR/.build/$BUILD_CONFIG/scimctl"
-# The integration tests connect here; the local cluster's address when DATABASE_URL is not set.
-export SCIM_TEST_DATABASE_URL="${DATABASE_URL:-$(cat "$LOCAL_DIR/database_url")}"
+# The integration tests connect as the owner (they create tenants and fixtures), and as the
+# responder's role to check what row-level security lets it do.
+export SCIM_TEST_DATABASE_URL="${SCIM_ADMIN_DATABASE_URL:-${DATABASE_URL:-$(cat "$LOCAL_DIR/admin_database_url")}}"
+export SCIM_TEST_APP_DATABASE_URL="${DATABASE_URL:-$(cat "$LOCAL_DIR/database_url")}"
 
 cd "$PROJECT_DIR"
 say "running the scim2-tester compliance checker"

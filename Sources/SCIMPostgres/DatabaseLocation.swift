@@ -3,20 +3,32 @@ import Glibc
 #endif
 
 /// Where the database is: `DATABASE_URL`, or else the local cluster the quickstart created, whose
-/// connection string it writes to `.local/database_url` in the project folder. The folder is found
-/// by walking up from the working directory, then from the executable's own directory.
+/// connection strings it writes to `.local/` in the project folder. The folder is found by walking
+/// up from the working directory, then from the executable's own directory.
+///
+/// Two roles: the responder connects as one that row-level security confines to a tenant
+/// (`.local/database_url`); administration (migrations, scimctl) connects as the owner
+/// (`SCIM_ADMIN_DATABASE_URL`, or `.local/admin_database_url`), falling back to `DATABASE_URL`
+/// where a deployment uses one role.
 public enum DatabaseLocation {
     public static let localFile = ".local/database_url"
+    public static let localAdminFile = ".local/admin_database_url"
 
-    public static func resolve(environment: [String: String]) -> String? {
+    public static func resolve(environment: [String: String], admin: Bool = false) -> String? {
+        if admin, let url = environment["SCIM_ADMIN_DATABASE_URL"], !url.isEmpty { return url }
         if let url = environment["DATABASE_URL"], !url.isEmpty { return url }
+        if admin, let url = localFile(localAdminFile) { return url }
+        return localFile(localFile)
+    }
+
+    static func localFile(_ relativePath: String) -> String? {
         var starts: [String] = []
         if let cwd = currentDirectory() { starts.append(cwd) }
         if let exe = executableDirectory() { starts.append(exe) }
         for start in starts {
             var directory = start
             while true {
-                if let text = readFile("\(directory)/\(localFile)") {
+                if let text = readFile("\(directory)/\(relativePath)") {
                     let trimmed = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
                     if !trimmed.isEmpty { return trimmed }
                 }

@@ -55,10 +55,14 @@ public final class PostgresConnection {
     /// the text vary by shape, not by value; past this many shapes, new ones run unprepared.
     static let maxPreparedStatements = 500
 
-    /// Opens no connection yet; `connect()` or the first statement does.
-    public init(conninfo: String, usePreparedStatements: Bool = true) {
+    private let statementTimeoutMilliseconds: Int?
+
+    /// Opens no connection yet; `connect()` or the first statement does. A statement timeout makes
+    /// a runaway query fail (SQLSTATE 57014, answered 503) before nginx gives up on the request.
+    public init(conninfo: String, usePreparedStatements: Bool = true, statementTimeoutMilliseconds: Int? = nil) {
         self.conninfo = conninfo
         self.usePreparedStatements = usePreparedStatements
+        self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
     }
 
     deinit { close() }
@@ -71,8 +75,12 @@ public final class PostgresConnection {
     public func connect() throws(PostgresError) {
         close()
         // A bounded connect timeout, so a request that arrives while the database is down fails fast.
-        let keys = ["dbname", "connect_timeout", "application_name"]
-        let values = [conninfo, "3", "scim-server"]
+        var keys = ["dbname", "connect_timeout", "application_name"]
+        var values = [conninfo, "3", "scim-server"]
+        if let timeout = statementTimeoutMilliseconds, !conninfo.contains("options") {
+            keys.append("options")
+            values.append("-c statement_timeout=\(timeout)")
+        }
         let connection: OpaquePointer? = withCStrings(keys) { keyPointers in
             withCStrings(values) { valuePointers in
                 PQconnectdbParams(keyPointers, valuePointers, 1)

@@ -47,6 +47,8 @@ struct SCIMResponder: ParsableCommand {
         }
         let workerCount = workers ?? env["SCIM_WORKERS"].flatMap { Int($0) } ?? 4
         let usePrepared = (env["SCIM_DB_PREPARED_STATEMENTS"] ?? "on") != "off"
+        // Below nginx's 30 s fastcgi_read_timeout, so a slow query is a SCIM 503, not a gateway timeout.
+        let statementTimeout = env["SCIM_DB_STATEMENT_TIMEOUT_MS"].flatMap { Int($0) } ?? 10_000
         var serviceConfiguration = SCIMService.Configuration()
         serviceConfiguration.publicOrigin = env["SCIM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : String($0.trimmingSuffix("/")) }
         if let limit = env["SCIM_MAX_BODY_BYTES"].flatMap({ Int($0) }) { serviceConfiguration.maxBodyBytes = limit }
@@ -74,7 +76,8 @@ struct SCIMResponder: ParsableCommand {
         let configuration = serviceConfiguration
         let supervisor = Supervisor(workerCount: workerCount, logger: logger) {
             // In the worker, after fork: its own connection, opened on the first request.
-            let connection = PostgresConnection(conninfo: databaseURL, usePreparedStatements: usePrepared)
+            let connection = PostgresConnection(conninfo: databaseURL, usePreparedStatements: usePrepared,
+                                                statementTimeoutMilliseconds: statementTimeout > 0 ? statementTimeout : nil)
             let store = PostgresStore(connection: connection, logger: logger)
             let service = SCIMService(store: store, configuration: configuration)
             return WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger).run(service.handle)

@@ -13,7 +13,7 @@ struct SCIMControl: ParsableCommand {
 }
 
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "PostgreSQL connection URL [DATABASE_URL]; defaults to the quickstart's local cluster.")
+    @Option(help: "PostgreSQL connection URL of the schema owner [SCIM_ADMIN_DATABASE_URL, else DATABASE_URL]; defaults to the quickstart's local cluster.")
     var databaseURL: String?
 
     @Option(help: "Public origin of the SCIM endpoint, e.g. https://scim.example.com [SCIM_PUBLIC_URL].")
@@ -21,8 +21,8 @@ struct GlobalOptions: ParsableArguments {
 
     func connection() throws -> PostgresConnection {
         var environment = ProcessInfo.processInfo.environment
-        if let databaseURL { environment["DATABASE_URL"] = databaseURL }
-        guard let url = DatabaseLocation.resolve(environment: environment) else {
+        if let databaseURL { environment["SCIM_ADMIN_DATABASE_URL"] = databaseURL }
+        guard let url = DatabaseLocation.resolve(environment: environment, admin: true) else {
             throw ValidationError(DatabaseLocation.missingMessage)
         }
         let connection = PostgresConnection(conninfo: url, usePreparedStatements: false)

@@ -40,8 +40,13 @@ struct FaultToleranceTests {
         let tenant = try TestTenant.make()
         let (id, _) = try await tenant.client.createUser("survivor@example.com")
         let (_, workersBefore) = try workerPids()
+        let (baseURL, _) = try Stack.require()
+        let root = SCIMClient(base: baseURL, token: nil)
+        #expect(try await root.get("/readyz").status == 200)
         try Stack.quickstart("db-stop", "fast")
         do {
+            #expect(try await root.get("/healthz").status == 200, "liveness does not depend on the database")
+            expectSCIMError(try await root.get("/readyz"), status: 503)
             for _ in 0..<4 {
                 let response = try await tenant.client.get("/Users/\(id)")
                 expectSCIMError(response, status: 503)

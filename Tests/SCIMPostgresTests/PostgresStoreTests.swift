@@ -122,4 +122,18 @@ struct PostgresStoreTests {
         }
         #expect(bare.resources.first?.attributes.isEmpty == true)
     }
+
+    @Test("a statement over the timeout is cancelled and answered 503, and the connection stays usable")
+    func statementTimeout() throws {
+        let url = try #require(TestDatabase.url)
+        let connection = PostgresConnection(conninfo: url, statementTimeoutMilliseconds: 100)
+        let store = PostgresStore(connection: connection, logger: TestDatabase.logger)
+        let error = #expect(throws: SCIMError.self) {
+            try store.transaction { (t) throws(SCIMError) in
+                _ = try (t as! PostgresTransaction).query("select pg_sleep(1)")
+            }
+        }
+        #expect(error?.status == 503)
+        #expect(try connection.execute("select 1 as one")[0, "one"] == "1")
+    }
 }

@@ -90,7 +90,7 @@ pg_socket_dir() {
 }
 
 local_database_url() {
-    echo "postgresql:///scim?host=$(pg_socket_dir)&port=$PG_PORT&user=scim"
+    echo "postgresql:///scim?host=$(pg_socket_dir)&port=$PG_PORT&user=${1:-scim}"
 }
 
 db_start() {
@@ -116,7 +116,17 @@ CONF
         run_as_pg "$bin/psql" -h "$sock" -p "$PG_PORT" -U scim -d postgres -qc "create database scim" >/dev/null
     fi
     mkdir -p "$LOCAL_DIR"
-    local_database_url >"$LOCAL_DIR/database_url"
+    # The owner (the cluster's superuser here) migrates and administers; the responder connects as
+    # scim_app, which row-level security confines to one tenant per transaction (see db_grant_app).
+    local_database_url scim >"$LOCAL_DIR/admin_database_url"
+}
+
+# After migrations (which create the scim_responder group role): a login role for the responder.
+db_grant_app() {
+    [ -z "${DATABASE_URL:-}" ] || return 0
+    run_as_pg "$(pg_bin)/psql" -h "$(pg_socket_dir)" -p "$PG_PORT" -U scim -d scim -qc \
+        "do \$\$ begin if not exists (select 1 from pg_roles where rolname = 'scim_app') then create role scim_app login in role scim_responder; end if; end \$\$" >/dev/null
+    local_database_url scim_app >"$LOCAL_DIR/database_url"
 }
 
 db_stop() {
@@ -202,6 +212,7 @@ stack_up() {
     build
     say "migrating the database"
     scimctl migrate >&2
+    db_grant_app
     responder_start
     nginx_start
 }

@@ -144,6 +144,13 @@ public protocol ResourceStore {
     func transaction<T>(_ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T
 }
 
+extension ResourceStore {
+    /// Whether the database answers: one empty transaction.
+    public func checkReadiness() throws(SCIMError) {
+        try transaction { (_) throws(SCIMError) in () }
+    }
+}
+
 public protocol StoreTransaction {
     /// Looks up a live key for the tenant with this slug. nil for an unknown tenant, an unknown,
     /// revoked or expired key, and a key of another tenant alike, so a caller learns nothing.

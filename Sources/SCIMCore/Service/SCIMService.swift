@@ -31,6 +31,18 @@ public final class SCIMService {
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        // Liveness and readiness, for load balancers and orchestrators: no tenant, no key.
+        if request.path == "/healthz" {
+            return .json(200, .object(JSONObject([("status", .string("ok"))])))
+        }
+        if request.path == "/readyz" {
+            do {
+                try store.checkReadiness()
+                return .json(200, .object(JSONObject([("status", .string("ready"))])))
+            } catch {
+                return .error(error)
+            }
+        }
         let route: Route
         do {
             route = try Route(path: request.path, prefix: configuration.pathPrefix)
