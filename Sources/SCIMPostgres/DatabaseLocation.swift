@@ -21,7 +21,8 @@ public enum DatabaseLocation {
         return localFile(localFile)
     }
 
-    static func localFile(_ relativePath: String) -> String? {
+    /// The first line of a file under the project folder (.local/...), found as described above.
+    public static func localFile(_ relativePath: String) -> String? {
         var starts: [String] = []
         if let cwd = currentDirectory() { starts.append(cwd) }
         if let exe = executableDirectory() { starts.append(exe) }

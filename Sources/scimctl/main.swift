@@ -16,7 +16,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "PostgreSQL connection URL of the schema owner [SCIM_ADMIN_DATABASE_URL, else DATABASE_URL]; defaults to the quickstart's local cluster.")
     var databaseURL: String?
 
-    @Option(help: "Public origin of the SCIM endpoint, e.g. https://scim.example.com [SCIM_PUBLIC_URL].")
+    @Option(help: "Public origin of the SCIM endpoint, e.g. https://scim.example.com [SCIM_PUBLIC_URL]; the quickstart records its own.")
     var publicURL: String?
 
     func connection() throws -> PostgresConnection {
@@ -39,7 +39,8 @@ struct GlobalOptions: ParsableArguments {
     }
 
     var origin: String {
-        let configured = publicURL ?? ProcessInfo.processInfo.environment["SCIM_PUBLIC_URL"] ?? "https://localhost"
+        let configured = publicURL ?? ProcessInfo.processInfo.environment["SCIM_PUBLIC_URL"]
+            ?? DatabaseLocation.localFile(".local/public_url") ?? "https://localhost"
         return configured.hasSuffix("/") ? String(configured.dropLast()) : configured
     }
 

@@ -34,6 +34,13 @@ struct UserLifecycleTests {
 
         let duplicate = try await tenant.client.post("/Users", #"{"userName":"TEST_USER_00AA@CONTOSO.COM"}"#)
         expectSCIMError(duplicate, status: 409, scimType: "uniqueness")
+
+        // Without "active", a new user is active and says so.
+        let plain = try await tenant.client.post("/Users", #"{"userName":"plain@example.com"}"#)
+        #expect(plain.object?["active"] == .bool(true))
+        // scimctl prints the endpoint a client really uses.
+        let (baseURL, _) = try Stack.require()
+        #expect(try Stack.scimctl("tenant", "show", tenant.slug).contains("SCIM_URL=\(baseURL)/scim/v2/\(tenant.slug)"))
     }
 
     @Test("filters: userName ignores case, externalId and id match exactly, paging counts the whole result")

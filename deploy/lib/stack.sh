@@ -170,6 +170,8 @@ responder_start() {
     local sock; sock=$(responder_socket)
     say "starting scim-fcgi with $WORKERS workers on $sock"
     rm -f "$RUN_DIR/scim-fcgi.exit"
+    # scimctl prints endpoint URLs with the same origin the responder uses.
+    echo "${SCIM_PUBLIC_URL:-http://$HTTP_LISTEN}" >"$LOCAL_DIR/public_url"
     # The wrapper records the exit status, so a stop can be checked for a clean exit 0.
     SCIM_PUBLIC_URL="${SCIM_PUBLIC_URL:-http://$HTTP_LISTEN}" \
         setsid bash -c '"$@"; echo $? >"'"$RUN_DIR"'/scim-fcgi.exit"' scim-fcgi \

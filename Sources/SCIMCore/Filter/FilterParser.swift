@@ -176,6 +176,7 @@ public struct FilterParser {
             throw error("unknown operator '\(word.prefix(20))'")
         }
         index += word.utf8.count
+        guard !atEnd else { throw error("expected a value after '\(op.rawValue)'") }
         guard peek == 0x20 || peek == 0x09 else { throw error("expected a space after '\(op.rawValue)'") }
         skipSpaces()
         return .compare(path, op, try parseValue())

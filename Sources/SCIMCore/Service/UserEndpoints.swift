@@ -12,8 +12,10 @@ struct UserEndpoints {
 
     func create(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
         let body = try RequestBody.object(context.request)
-        let user = try UserWrite(attributes: normalizer.normalize(body))
-        let stored = try context.transaction.insertUser(user)
+        var attributes = try normalizer.normalize(body)
+        // RFC 7643 leaves an absent "active" to the provider: a provisioned user is active, and says so.
+        if attributes["active"] == nil { attributes = try normalizer.normalize(attributes.merging("active", .bool(true))) }
+        let stored = try context.transaction.insertUser(try UserWrite(attributes: attributes))
         return support.response(stored, context, status: 201)
     }
 
