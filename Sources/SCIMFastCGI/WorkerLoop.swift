@@ -72,8 +72,9 @@ public struct WorkerLoop {
             if let type = parameters["CONTENT_TYPE"] { headers["content-type"] = type }
             let scheme = parameters["HTTPS"].map { $0.lowercased() == "on" } == true ? "https" : (parameters["REQUEST_SCHEME"] ?? "http")
             let host = parameters["HTTP_HOST"] ?? parameters["SERVER_NAME"] ?? "localhost"
-            let request = HTTPRequest(method: method, path: path, query: HTTPRequest.parseQuery(rawQuery), headers: headers,
+            var request = HTTPRequest(method: method, path: path, query: HTTPRequest.parseQuery(rawQuery), headers: headers,
                                       body: body, origin: "\(scheme)://\(host)")
+            request.requestId = requestId
             response = handler(request)
         }
         response.headers.append(("X-Request-Id", requestId))
@@ -109,7 +110,7 @@ enum RequestID {
     }
 }
 
-func monotonicNanoseconds() -> Int64 {
+public func monotonicNanoseconds() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)

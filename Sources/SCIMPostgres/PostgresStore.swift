@@ -51,6 +51,24 @@ public final class PostgresStore: ResourceStore {
         }
     }
 
+    public func record(_ entry: ProvisioningLogEntry) {
+        guard connection.isConnected else { return }
+        do {
+            try connection.execute("""
+                insert into scim.provisioning_log (tenant_id, request_id, key_prefix, key_name, method, path, resource_type,
+                    resource_id, subject, status, scim_type, detail, duration_ms, request_body)
+                select t.id, \(entry.requestId), \(entry.keyPrefix),
+                       (select k.name from scim.api_keys k where k.prefix = \(entry.keyPrefix) and k.tenant_id = t.id),
+                       \(entry.method), \(String(entry.path.prefix(500))), \(entry.resourceType), \(entry.resourceId), \(entry.subject),
+                       \(entry.status), \(entry.scimType), \(entry.detail), \(String(entry.durationMilliseconds))::numeric,
+                       \(entry.requestBody?.serialized())::jsonb
+                from scim.tenants t where t.slug = \(entry.tenantSlug)
+                """, prepared: true)
+        } catch {
+            logger.warning("provisioning log row not written", metadata: ["error": "\(error)", "request_id": "\(entry.requestId)"])
+        }
+    }
+
     func translate(_ cause: PostgresError, committing: Bool) -> SCIMError {
         if cause.isConnectionFailure {
             logger.error("database unavailable", metadata: ["error": "\(cause)"])

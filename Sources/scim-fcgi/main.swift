@@ -79,7 +79,7 @@ struct SCIMResponder: ParsableCommand {
             let connection = PostgresConnection(conninfo: databaseURL, usePreparedStatements: usePrepared,
                                                 statementTimeoutMilliseconds: statementTimeout > 0 ? statementTimeout : nil)
             let store = PostgresStore(connection: connection, logger: logger)
-            let service = SCIMService(store: store, configuration: configuration)
+            let service = SCIMService(store: store, configuration: configuration, clock: MonotonicClock { monotonicNanoseconds() })
             return WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger).run(service.handle)
         }
         let status = supervisor.run()

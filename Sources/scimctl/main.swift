@@ -9,7 +9,7 @@ struct SCIMControl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scimctl",
         abstract: "Administer the SCIM provisioning server.",
-        subcommands: [Migrate.self, TenantCommand.self, SCIMSwitch.self, KeyCommand.self, ExtensionCommand.self])
+        subcommands: [Migrate.self, TenantCommand.self, SCIMSwitch.self, KeyCommand.self, ExtensionCommand.self, LogCommand.self])
 }
 
 struct GlobalOptions: ParsableArguments {
@@ -330,6 +330,47 @@ struct ExtensionCommand: ParsableCommand {
             let admin = try options.administration()
             try perform { () throws(TenantAdministration.Failure) in try admin.removeExtension(tenantSlug: tenant, urn: urn) }
             print("Removed \(urn) from \(tenant).")
+        }
+    }
+}
+
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Read and purge the provisioning log.",
+                                                    subcommands: [List.self, Purge.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A tenant's most recent SCIM requests, newest first.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var tenant: String
+        @Flag(help: "Only failed requests (status 400 and above), with their redacted bodies.") var failures = false
+        @Option(help: "How many rows.") var limit = 50
+
+        func run() throws {
+            let admin = try options.administration()
+            let rows = try perform { () throws(TenantAdministration.Failure) in
+                try admin.log(tenantSlug: tenant, failuresOnly: failures, limit: limit)
+            }
+            if rows.isEmpty { print("No requests logged for \(tenant)."); return }
+            for row in rows {
+                var line = "\(row.time)  \(row.status)  \(row.method) \(row.path)  \(row.milliseconds) ms"
+                if let subject = row.subject { line += "  \(subject)" }
+                line += "  key \(row.key ?? "-")  request \(row.requestId)"
+                print(line)
+                if let detail = row.detail { print("    \(row.scimType.map { "\($0): " } ?? "")\(detail)") }
+                if failures, let body = row.requestBody { print("    body: \(body)") }
+            }
+        }
+    }
+
+    struct Purge: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete log rows older than the retention; drops whole months.")
+        @OptionGroup var options: GlobalOptions
+        @Option(help: "Keep this many days.") var olderThanDays = 90
+
+        func run() throws {
+            let admin = try options.administration()
+            let dropped = try perform { () throws(TenantAdministration.Failure) in try admin.purgeLog(olderThanDays: olderThanDays) }
+            print("Purged log rows older than \(olderThanDays) days (\(dropped) monthly partition(s) dropped).")
         }
     }
 }

@@ -165,3 +165,14 @@ import Testing
         }
     }
 }
+
+@Suite struct RedactionTests {
+    @Test("secrets are redacted at any depth; other values stay")
+    func redact() throws {
+        let body = try JSONParser.parse(#"{"userName":"u","password":"p","nested":{"clientSecret":"s","list":[{"apiKey":"k","x":1}]}}"#)
+        #expect(Redaction.redact(body).serialized()
+            == #"{"userName":"u","password":"[redacted]","nested":{"clientSecret":"[redacted]","list":[{"apiKey":"[redacted]","x":1}]}}"#)
+        #expect(Redaction.loggedBody(Array("not json".utf8))?.serialized().contains("not valid JSON") == true)
+        #expect(Redaction.loggedBody([]) == nil)
+    }
+}

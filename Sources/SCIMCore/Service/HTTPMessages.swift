@@ -10,6 +10,8 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// `scheme://host` as the client addressed us, for `Location` and `meta.location`.
     public var origin: String
+    /// The id nginx gave the request (also sent back as X-Request-Id and kept in the log).
+    public var requestId: String = ""
 
     public init(method: String, path: String, query: [(name: String, value: String)] = [], headers: [String: String] = [:],
                 body: [UInt8] = [], origin: String = "http://localhost") {

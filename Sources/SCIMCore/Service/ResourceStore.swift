@@ -142,6 +142,11 @@ public protocol ResourceStore {
     /// Runs `body` in one database transaction, retried a bounded number of times on serialization
     /// failures and deadlocks. Errors from the database arrive as `SCIMError` (503 when unreachable).
     func transaction<T>(_ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T
+
+    /// Appends to the tenant's provisioning log, in a statement of its own after the request's
+    /// transaction, so failed requests are logged too. Best effort: a lost log row never fails
+    /// the request it describes.
+    func record(_ entry: ProvisioningLogEntry)
 }
 
 extension ResourceStore {

@@ -22,12 +22,15 @@ public final class SCIMService {
 
     let store: any ResourceStore
     let configuration: Configuration
+    let clock: MonotonicClock
     /// Each tenant's schemas, by tenant id, with the schema_version they were read at.
     private var schemaCache: [String: (version: Int, schemas: TenantSchemas)] = [:]
 
-    public init(store: any ResourceStore, configuration: Configuration = Configuration()) {
+    public init(store: any ResourceStore, configuration: Configuration = Configuration(),
+                clock: MonotonicClock = MonotonicClock { 0 }) {
         self.store = store
         self.configuration = configuration
+        self.clock = clock
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
@@ -55,10 +58,13 @@ public final class SCIMService {
             return response
         }
         let baseURL = (configuration.publicOrigin ?? request.origin) + configuration.pathPrefix + route.tenant
+        let started = clock.now()
+        var keyPrefix: String?
         var response: HTTPResponse
         do {
             response = try store.transaction { (transaction) throws(SCIMError) -> HTTPResponse in
                 let key = try authenticate(request, route: route, in: transaction)
+                keyPrefix = key.keyPrefix
                 let schemas = try tenantSchemas(key, transaction)
                 try transaction.scope(toTenant: key.tenantId, schemas: schemas)
                 let context = RequestContext(request: request, route: route, baseURL: baseURL, transaction: transaction,
@@ -69,7 +75,37 @@ public final class SCIMService {
             response = .error(error)
         }
         response.tenant = route.tenant
+        store.record(logEntry(request, route: route, response: response, keyPrefix: keyPrefix,
+                              milliseconds: clock.milliseconds(since: started)))
         return response
+    }
+
+    /// What the provisioning log keeps of a request (ProvisioningLogEntry).
+    private func logEntry(_ request: HTTPRequest, route: Route, response: HTTPResponse, keyPrefix: String?,
+                          milliseconds: Double) -> ProvisioningLogEntry {
+        let failed = response.status >= 400
+        let body = failed ? try? JSONParser.parse(response.body) : nil
+        let requestJSON = try? JSONParser.parse(request.body)
+        let answered = failed ? nil : try? JSONParser.parse(response.body)
+        func subject(_ object: JSONObject?) -> String? {
+            (object?.member(caseInsensitive: "userName") ?? object?.member(caseInsensitive: "displayName"))?.value.stringValue
+        }
+        var resourceType: String?
+        var resourceId: String?
+        switch route.resource {
+        case .users(let id): resourceType = "User"; resourceId = id
+        case .groups(let id): resourceType = "Group"; resourceId = id
+        default: break
+        }
+        if resourceId == nil, let id = answered?.objectValue?["id"]?.stringValue { resourceId = id }
+        return ProvisioningLogEntry(
+            tenantSlug: route.tenant, requestId: request.requestId, keyPrefix: keyPrefix,
+            method: request.method, path: request.path, resourceType: resourceType,
+            resourceId: resourceId.map { String($0.prefix(100)) },
+            subject: (subject(requestJSON?.objectValue) ?? subject(answered?.objectValue)).map { String($0.prefix(300)) },
+            status: response.status, scimType: body?.objectValue?["scimType"]?.stringValue,
+            detail: body?.objectValue?["detail"]?.stringValue.map { String($0.prefix(1000)) },
+            durationMilliseconds: milliseconds, requestBody: failed ? Redaction.loggedBody(request.body) : nil)
     }
 
     private func authenticate(_ request: HTTPRequest, route: Route, in transaction: any StoreTransaction) throws(SCIMError) -> AuthenticatedKey {
@@ -230,4 +266,16 @@ public struct Route {
               (first >= 0x61 && first <= 0x7A) || (first >= 0x30 && first <= 0x39) else { return false }
         return slug.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") }
     }
+}
+
+/// Time for durations, given by the transport (the core does no I/O of its own).
+public struct MonotonicClock: Sendable {
+    let nanoseconds: @Sendable () -> Int64
+
+    public init(nanoseconds: @escaping @Sendable () -> Int64) {
+        self.nanoseconds = nanoseconds
+    }
+
+    func now() -> Int64 { nanoseconds() }
+    func milliseconds(since start: Int64) -> Double { Double(nanoseconds() - start) / 1_000_000 }
 }
