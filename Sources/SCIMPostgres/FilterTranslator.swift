@@ -16,8 +16,10 @@ struct FilterTranslator {
     /// The attribute answered from `scim.group_members` (Group.members, User.groups), and the SQL
     /// condition joining a membership row `m` to the resource row `r`, plus the column the value names.
     let membership: (attribute: String, join: String, valueColumn: String)?
-    /// The generated column of `scim.search_keys(attributes)` tokens, where the table has one.
+    /// The generated column of `scim.search_keys(attributes)` tokens, where the table has one;
+    /// `search_text` (the same lines, whole) sits beside it.
     var searchKeysColumn: String?
+    var searchTextColumn: String? { searchKeysColumn.map { $0.replacingOccurrences(of: "search_keys", with: "search_text") } }
     let jsonColumn = "r.attributes"
 
     static func users(_ resourceType: ResourceTypeDefinition) -> FilterTranslator {
@@ -72,10 +74,60 @@ struct FilterTranslator {
 
     func translate(_ expression: FilterExpression) throws(SCIMError) -> SQL {
         let exact = try translate(expression, element: nil)
-        // Narrow by the GIN-indexed search tokens first where the filter demands them; the exact
-        // condition still decides.
-        guard let column = searchKeysColumn, let tokens = requiredTokens(expression), !tokens.isEmpty else { return exact }
-        return "(\(unsafeRaw: column) @> \("{" + tokens.map(Self.arrayElement).joined(separator: ",") + "}")::text[] and \(exact))"
+        // Narrow by the indexed search columns first where the filter allows; the exact condition
+        // still decides.
+        guard let prefilter = prefilter(expression) else { return exact }
+        return "(\(prefilter) and \(exact))"
+    }
+
+    /// A condition on the indexed search columns that every match satisfies, or nil.
+    func prefilter(_ expression: FilterExpression) -> SQL? {
+        guard let keys = searchKeysColumn, let text = searchTextColumn else { return nil }
+        switch expression {
+        case .or(let a, let b):
+            // Each side must narrow, or the union cannot.
+            guard let left = prefilter(a), let right = prefilter(b) else { return nil }
+            return "(\(left) or \(right))"
+        case .and(let a, let b):
+            switch (prefilter(a), prefilter(b)) {
+            case (let left?, let right?): return "(\(left) and \(right))"
+            case (let only?, nil), (nil, let only?): return only
+            case (nil, nil): return nil
+            }
+        case .compare(let path, let op, .string(let value)) where [.co, .sw, .ew].contains(op):
+            guard let base = tokenPath(path), value.utf8.allSatisfy({ $0 < 0x80 }), !value.isEmpty else { return nil }
+            let needle = value.lowercased().likeEscaped
+            let pattern = op == .sw ? "%\(base.likeEscaped)=\(needle)%" : "%\(base.likeEscaped)=%\(needle)%"
+            return "(\(unsafeRaw: text) like \(pattern) escape '\\')"
+        case .valuePath(let path, let inner):
+            // Equality terms inside the brackets narrow through the tokens, substring terms through the text.
+            guard path.subAttribute == nil, let base = tokenPath(path, element: true) else { return nil }
+            var conditions: [SQL] = []
+            if let tokens = elementTokens(inner, base: base), !tokens.isEmpty {
+                conditions.append("(\(unsafeRaw: keys) @> \("{" + tokens.map(Self.arrayElement).joined(separator: ",") + "}")::text[])")
+            }
+            for (sub, op, value) in Self.substringTerms(inner) where value.utf8.allSatisfy({ $0 < 0x80 }) {
+                let field = "\(base).\(sub.lowercased())".likeEscaped
+                let needle = value.lowercased().likeEscaped
+                let pattern = op == .sw ? "%\(field)=\(needle)%" : "%\(field)=%\(needle)%"
+                conditions.append("(\(unsafeRaw: text) like \(pattern) escape '\\')")
+            }
+            return conditions.isEmpty ? nil : SQL.joined(conditions, separator: " and ")
+        default:
+            guard let tokens = requiredTokens(expression), !tokens.isEmpty else { return nil }
+            return "(\(unsafeRaw: keys) @> \("{" + tokens.map(Self.arrayElement).joined(separator: ",") + "}")::text[])"
+        }
+    }
+
+    /// `sub co "x"` / `sw` / `ew` terms joined by `and` inside a value path.
+    static func substringTerms(_ expression: FilterExpression) -> [(String, CompareOperator, String)] {
+        switch expression {
+        case .and(let a, let b): return substringTerms(a) + substringTerms(b)
+        case .compare(let path, let op, .string(let value))
+            where [.co, .sw, .ew].contains(op) && path.schemaURI == nil && path.subAttribute == nil && !value.isEmpty:
+            return [(path.name, op, value)]
+        default: return []
+        }
     }
 
     /// Tokens every matching resource must carry (see scim.search_keys in deploy/sql): from

@@ -54,6 +54,12 @@ struct FilterIndexTests {
         (#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "dept7""#, "users_search_keys_idx"),
         (#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m-42""#, "users_search_keys_idx"),
         (#"id eq "00000000-0000-4000-8000-000000000000" and manager eq "m-42""#, "users_pkey"),
+        (#"title eq "engineer" or name.familyName eq "family42""#, "users_search_keys_idx"),
+        (#"userName eq "user1@example.com" or userName eq "user2@example.com""#, "users_tenant_user_name_key"),
+        (#"emails.value co "er4242@exa""#, "users_search_text_trgm_idx"),
+        (#"name.familyName sw "family424""#, "users_search_text_trgm_idx"),
+        (#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department ew "pt7""#, "users_search_text_trgm_idx"),
+        (#"emails[type eq "work" and value co "4242@"]"#, "users_search_text_trgm_idx"),
         (#"meta.lastModified gt "2999-01-01T00:00:00Z""#, "users_tenant_updated_idx"),
         (#"meta.created lt "2000-01-01T00:00:00Z""#, "users_tenant_created_idx"),
     ]
