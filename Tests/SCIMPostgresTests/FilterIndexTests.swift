@@ -71,10 +71,18 @@ struct FilterIndexTests {
         let statement = try PostgresTransaction.listStatement(
             table: "scim.users", columns: SQL(unsafeRaw: PostgresTransaction.userColumns), translator: .users(CoreSchemas.userResourceType),
             filter: try FilterParser.parse(filter), window: .index(1, 100), sort: nil)
-        try connection.executeScript("begin")
-        defer { _ = try? connection.executeScript("rollback") }
-        try connection.execute("select set_config('scim.tenant_id', \(tenant), true)")
-        let plan = try connection.execute(SQL(unsafeRaw: "explain ") + statement.page).rows.compactMap { $0.first ?? nil }
+        // Planned as the responder's role sees it: row-level security, were it on, changes plans.
+        let explainer: PostgresConnection
+        if let url = ProcessInfo.processInfo.environment["SCIM_TEST_APP_DATABASE_URL"] {
+            explainer = PostgresConnection(conninfo: url)
+            try explainer.connect()
+        } else {
+            explainer = connection
+        }
+        try explainer.executeScript("begin")
+        defer { _ = try? explainer.executeScript("rollback") }
+        try explainer.execute("select set_config('scim.tenant_id', \(tenant), true)")
+        let plan = try explainer.execute(SQL(unsafeRaw: "explain ") + statement.page).rows.compactMap { $0.first ?? nil }
             .joined(separator: "\n")
         #expect(plan.contains(index), "\(filter)\n\(plan)")
         #expect(!plan.contains("Seq Scan on users"), "\(filter)\n\(plan)")
