@@ -81,7 +81,9 @@ public struct ResourceNormalizer: Sendable {
                 if case .array = element {
                     throw .badRequest(.invalidValue, "Attribute '\(path)' must not contain nested arrays.")
                 }
-                if let single = try normalizeSingle(element, definition, path: path) { normalized.append(single) }
+                if let single = try normalizeSingle(Self.decodingEmbeddedJSON(element, definition), definition, path: path) {
+                    normalized.append(single)
+                }
             }
             return normalized.isEmpty ? nil : .array(Self.singlePrimary(normalized))
         }
@@ -97,6 +99,23 @@ public struct ResourceNormalizer: Sendable {
             return try normalizeSingle(only, definition, path: path)
         }
         return try normalizeSingle(value, definition, path: path)
+    }
+
+    /// Entra's AppRoleAssignmentsComplex mapping (without aadOptscim062020) sends each role as
+    /// {"value": "{\"id\":\"...\",\"value\":\"25\",\"displayName\":\"Role1234\"}"}: the element
+    /// JSON-encoded into its own "value" (ENTRA.md §1.4.2). Such an element is decoded into the
+    /// sub-attributes it carries (displayName becoming display).
+    static func decodingEmbeddedJSON(_ element: JSONValue, _ definition: AttributeDefinition) -> JSONValue {
+        guard definition.type == .complex, case .object(let object) = element, object.count == 1 || object["$ref"] != nil,
+              let text = object.member(caseInsensitive: "value")?.value.stringValue, text.hasPrefix("{"),
+              case .object(let inner)? = try? JSONParser.parse(text), inner.member(caseInsensitive: "value") != nil
+        else { return element }
+        var decoded = JSONObject()
+        for member in inner.members {
+            let key = member.key.caseInsensitiveEquals("displayName") ? "display" : member.key
+            if definition.subAttribute(named: key) != nil { decoded.append(key, member.value) }
+        }
+        return .object(decoded)
     }
 
     /// RFC 7643 §2.4: "primary" is true for at most one value. When several claim it, the last one
