@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+@testable import SCIMCore
+
+/// The fault suite: each scenario runs a concurrent Entra-like write load (bounded in count and
+/// time, loopback only), injects one fault midway, then checks every acknowledged create is
+/// present exactly once. Prints the table: scenario, sent, acknowledged, verified, lost, duplicated.
+@Suite("Fault suite under concurrent load", .serialized, .enabled(if: Stack.available))
+struct FaultSuiteTests {
+    struct Row: Sendable {
+        var scenario: String
+        var sent = 0
+        var acknowledged: [String] = []
+        var verified = 0
+        var lost = 0
+        var duplicated = 0
+        var statuses: [Int: Int] = [:]
+    }
+
+    func supervisorPid() throws -> Int32 {
+        let (_, project) = try Stack.require()
+        let text = try String(contentsOfFile: "\(project)/.local/run/scim-fcgi.pid", encoding: .utf8)
+        return try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
+    func workers() throws -> [Int32] {
+        let supervisor = try supervisorPid()
+        let children = try String(contentsOfFile: "/proc/\(supervisor)/task/\(supervisor)/children", encoding: .utf8)
+        return children.split(separator: " ").compactMap { Int32($0) }
+    }
+
+    /// 4 writers, 40 creates each, the fault injected once the first 30 have been sent.
+    func run(_ scenario: String, _ client: SCIMClient, fault: @escaping @Sendable () throws -> Void) async throws -> Row {
+        let prefix = "\(scenario.filter { $0.isLetter }.lowercased())-\(UUID().uuidString.prefix(6))"
+        let counter = Counter()
+        let results = try await withThrowingTaskGroup(of: [(String, Int)].self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    var results: [(String, Int)] = []
+                    for i in 0..<40 {
+                        if await counter.increment() == 30 { try fault() }
+                        let name = "\(prefix)-\(writer)-\(i)@example.com"
+                        let status = (try? await client.post("/Users", #"{"userName":"\#(name)"}"#).status) ?? -1
+                        results.append((name, status))
+                    }
+                    return results
+                }
+            }
+            return try await group.reduce(into: [(String, Int)]()) { $0 += $1 }
+        }
+        var row = Row(scenario: scenario)
+        row.sent = results.count
+        for (name, status) in results {
+            row.statuses[status, default: 0] += 1
+            if status == 201 { row.acknowledged.append(name) }
+        }
+        // After the fault, the service recovers by itself; give it a moment, then verify.
+        for _ in 0..<50 where (try? await client.get("/Users?count=0").status) != 200 { try await Task.sleep(nanoseconds: 100_000_000) }
+        for name in row.acknowledged {
+            let found = try await client.filterUsers(#"userName eq "\#(name)""#).object?["totalResults"]?.intValue ?? -1
+            if found == 1 { row.verified += 1 } else if found == 0 { row.lost += 1 } else { row.duplicated += 1 }
+        }
+        return row
+    }
+
+    actor Counter {
+        var value = 0
+        func increment() -> Int { value += 1; return value }
+    }
+
+    @Test("every acknowledged write survives each fault, exactly once")
+    func faults() async throws {
+        let tenant = try TestTenant.make()
+        let client = tenant.client
+        var rows: [Row] = []
+        rows.append(try await run("no fault", client) {})
+        rows.append(try await run("database restart (fast)", client) {
+            try Stack.quickstart("db-stop", "fast")
+            try Stack.quickstart("db-start")
+        })
+        rows.append(try await run("database restart (immediate)", client) {
+            try Stack.quickstart("db-stop", "immediate")
+            try Stack.quickstart("db-start")
+        })
+        rows.append(try await run("worker SIGKILL", client) {
+            for pid in try workers().prefix(2) { kill(pid, SIGKILL) }
+        })
+        rows.append(try await run("SIGHUP (replace workers)", client) {
+            kill(try supervisorPid(), SIGHUP)
+        })
+        let (_, project) = try Stack.require()
+        let adminURL = try String(contentsOfFile: "\(project)/.local/admin_database_url", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        rows.append(try await run("connections terminated by the server", client) {
+            try Stack.run("/usr/bin/psql", [adminURL, "-qAtc",
+                "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'scim-server'"])
+        })
+
+        var table = "\nscenario                               sent  acked  verified  lost  duplicated  statuses\n"
+        for row in rows {
+            let statuses = row.statuses.sorted { $0.key < $1.key }.map { "\($0.key)x\($0.value)" }.joined(separator: " ")
+            table += row.scenario.padding(toLength: 38, withPad: " ", startingAt: 0)
+                + String(format: " %4d  %5d  %8d  %4d  %10d  ", row.sent, row.acknowledged.count, row.verified, row.lost, row.duplicated)
+                + statuses + "\n"
+        }
+        print(table)
+        for row in rows {
+            #expect(row.lost == 0 && row.duplicated == 0, "\(row.scenario)")
+            #expect(row.verified == row.acknowledged.count, "\(row.scenario)")
+            // Only the documented failure answers: 503 while the database is away, 502 for a killed worker's request.
+            #expect(row.statuses.keys.allSatisfy { [201, 502, 503].contains($0) }, "\(row.scenario): \(row.statuses)")
+            #expect(row.acknowledged.count >= row.sent / 2, "\(row.scenario): the service kept working")
+        }
+        #expect(rows[0].acknowledged.count == rows[0].sent, "without a fault everything is acknowledged")
+    }
+}
