@@ -75,6 +75,7 @@ public struct WorkerLoop {
             var request = HTTPRequest(method: method, path: path, query: HTTPRequest.parseQuery(rawQuery), headers: headers,
                                       body: body, origin: "\(scheme)://\(host)")
             request.requestId = requestId
+            request.remoteAddress = parameters["REMOTE_ADDR"] ?? ""
             response = handler(request)
         }
         response.headers.append(("X-Request-Id", requestId))

@@ -87,3 +87,30 @@ struct AuthenticationTests {
         #expect(!access.contains(String(tenant.token.suffix(40))))
     }
 }
+
+@Suite("Throttling of failed authentication", .enabled(if: Stack.available))
+struct AuthenticationThrottleTests {
+    /// curl from its own loopback address, so this test's failures count against no other test.
+    func status(_ url: String, token: String, from address: String) throws -> (Int, String) {
+        let (_, output) = try Stack.run("/usr/bin/curl", ["-s", "--interface", address, "-w", "\n%{http_code}",
+                                                         "-H", "Authorization: Bearer \(token)", url])
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    @Test("after 30 failures in five minutes one address gets 429 for failures; a valid key still gets in")
+    func throttle() throws {
+        let tenant = try TestTenant.make()
+        let address = "127.0.0.\(Int.random(in: 20...250))"
+        let url = tenant.client.base + "/Users?count=1"
+        var statuses: [Int] = []
+        for _ in 0..<34 { statuses.append(try status(url, token: "sk_guessguess_" + String(repeating: "g", count: 40), from: address).0) }
+        #expect(statuses.prefix(30).allSatisfy { $0 == 401 }, "\(statuses)")
+        #expect(statuses.suffix(4).allSatisfy { $0 == 429 }, "\(statuses)")
+        let (throttled, body) = try status(url, token: "nope", from: address)
+        #expect(throttled == 429)
+        #expect(body.contains(#""status":"429""#) && body.contains("urn:ietf:params:scim:api:messages:2.0:Error"))
+        #expect(try status(url, token: tenant.token, from: address).0 == 200, "a valid key is never throttled")
+        #expect(try status(url, token: "nope", from: "127.0.0.1").0 == 401, "other addresses are not affected")
+    }
+}

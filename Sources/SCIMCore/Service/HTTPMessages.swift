@@ -12,6 +12,8 @@ public struct HTTPRequest: Sendable {
     public var origin: String
     /// The id nginx gave the request (also sent back as X-Request-Id and kept in the log).
     public var requestId: String = ""
+    /// The client's address as nginx saw it (REMOTE_ADDR).
+    public var remoteAddress: String = ""
 
     public init(method: String, path: String, query: [(name: String, value: String)] = [], headers: [String: String] = [:],
                 body: [UInt8] = [], origin: String = "http://localhost") {

@@ -147,6 +147,10 @@ public protocol ResourceStore {
     /// transaction, so failed requests are logged too. Best effort: a lost log row never fails
     /// the request it describes.
     func record(_ entry: ProvisioningLogEntry)
+
+    /// Counts a failed authentication from `address` (its own statement, after the request's
+    /// transaction) and returns how many there were in the last five minutes, this one included.
+    func recordAuthenticationFailure(address: String) -> Int
 }
 
 extension ResourceStore {

@@ -10,6 +10,9 @@ public final class SCIMService {
         public var publicOrigin: String?
         public var maxBodyBytes: Int
         public var maxListCount: Int
+        /// Failed authentications from one address in five minutes after which the next failures
+        /// are answered 429; 0 turns throttling off.
+        public var authenticationFailureLimit: Int = 30
 
         public init(pathPrefix: String = "/scim/v2/", publicOrigin: String? = nil, maxBodyBytes: Int = 1 << 20,
                     maxListCount: Int = ListQuery.maxCount) {
@@ -73,6 +76,13 @@ public final class SCIMService {
             }
         } catch {
             response = .error(error)
+        }
+        if response.status == 401, configuration.authenticationFailureLimit > 0, !request.remoteAddress.isEmpty {
+            let failures = store.recordAuthenticationFailure(address: request.remoteAddress)
+            if failures > configuration.authenticationFailureLimit {
+                response = .error(SCIMError(status: 429, detail: "Too many failed authentications from this address; retry later.",
+                                            headers: [("Retry-After", "60")]))
+            }
         }
         response.tenant = route.tenant
         store.record(logEntry(request, route: route, response: response, keyPrefix: keyPrefix,
