@@ -132,6 +132,9 @@ final class PostgresTransaction: StoreTransaction {
         """
     static let groupColumns = "r.id, r.attributes::text as attributes, r.version, \(timestamps)"
     static let tenant = "current_setting('scim.tenant_id')::uuid"
+    /// Every change to a resource: the next version (its ETag), and a lastModified that moves
+    /// forward even when two changes fall in the same transaction timestamp.
+    static let nextVersion = "version = r.version + 1, updated_at = greatest(now(), r.updated_at + interval '1 millisecond')"
 
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource {
         do {
@@ -237,7 +240,7 @@ final class PostgresTransaction: StoreTransaction {
             let rows = try query("""
                 update scim.users r set user_name = \(user.userName), external_id = \(user.externalId),
                     display_name = \(user.displayName), active = \(user.active), attributes = \(user.attributes.jsonText)::jsonb,
-                    version = r.version + 1, updated_at = greatest(now(), r.updated_at + interval '1 millisecond')
+                    \(unsafeRaw: Self.nextVersion)
                 where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
                 returning \(unsafeRaw: Self.userColumns)
                 """)
@@ -326,7 +329,7 @@ final class PostgresTransaction: StoreTransaction {
             let rows = try query("""
                 update scim.groups r set display_name = \(group.displayName), external_id = \(group.externalId),
                     attributes = \(group.attributes.jsonText)::jsonb,
-                    version = r.version + 1, updated_at = greatest(now(), r.updated_at + interval '1 millisecond')
+                    \(unsafeRaw: Self.nextVersion)
                 where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
                 returning \(unsafeRaw: Self.groupColumns)
                 """)
@@ -338,7 +341,7 @@ final class PostgresTransaction: StoreTransaction {
 
     func touchGroup(id: String) throws(SCIMError) -> StoredResource? {
         let rows = try query("""
-            update scim.groups r set version = r.version + 1, updated_at = greatest(now(), r.updated_at + interval '1 millisecond')
+            update scim.groups r set \(unsafeRaw: Self.nextVersion)
             where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
             returning \(unsafeRaw: Self.groupColumns)
             """)
