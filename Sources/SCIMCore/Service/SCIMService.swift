@@ -96,7 +96,10 @@ public final class SCIMService {
         let failed = response.status >= 400
         let body = failed ? try? JSONParser.parse(response.body) : nil
         let requestJSON = try? JSONParser.parse(request.body)
-        let answered = failed ? nil : try? JSONParser.parse(response.body)
+        // Only a single resource (answered with its Location) names an id and a subject; list and
+        // discovery bodies, possibly large, are not parsed again.
+        let isResource = response.headers.contains { $0.0 == "Location" }
+        let answered = failed || !isResource ? nil : try? JSONParser.parse(response.body)
         func subject(_ object: JSONObject?) -> String? {
             (object?.member(caseInsensitive: "userName") ?? object?.member(caseInsensitive: "displayName"))?.value.stringValue
         }
