@@ -70,7 +70,7 @@ final class PostgresTransaction: StoreTransaction {
         guard let prefix = APIKeyToken.prefix(of: bearerToken) else { return nil }
         let rows = try query("""
             select k.id, k.secret_hash, array_to_string(k.scopes, ',') as scopes, t.id as tenant_id, t.scim_enabled,
-                   t.schema_version,
+                   t.schema_version, t.mapping_version,
                    -- Scopes the transaction to the tenant in the same round trip; a key that then
                    -- fails verification ends the request with nothing read or written.
                    set_config('scim.tenant_id', t.id::text, true) as scoped_tenant,
@@ -89,9 +89,11 @@ final class PostgresTransaction: StoreTransaction {
             // last_used_at is refreshed at most once a minute, not written on every request.
             try query("update scim.api_keys set last_used_at = now() where id = \(keyId)::uuid")
         }
-        return AuthenticatedKey(tenantId: tenantId, tenantSlug: tenantSlug, keyId: keyId, keyPrefix: prefix,
-                                scopes: (rows[0, "scopes"] ?? "").split(separator: ",").map(String.init),
-                                scimEnabled: rows[0, "scim_enabled"] == "t", schemaVersion: Int(rows[0, "schema_version"] ?? "") ?? 0)
+        var key = AuthenticatedKey(tenantId: tenantId, tenantSlug: tenantSlug, keyId: keyId, keyPrefix: prefix,
+                                   scopes: (rows[0, "scopes"] ?? "").split(separator: ",").map(String.init),
+                                   scimEnabled: rows[0, "scim_enabled"] == "t", schemaVersion: Int(rows[0, "schema_version"] ?? "") ?? 0)
+        key.mappingVersion = Int(rows[0, "mapping_version"] ?? "") ?? 0
+        return key
     }
 
     func schemaExtensions(tenantId: String) throws(SCIMError) -> [(resourceType: String, schema: SchemaDefinition)] {
@@ -107,6 +109,41 @@ final class PostgresTransaction: StoreTransaction {
             extensions.append((type, schema))
         }
         return extensions
+    }
+
+    func directoryConfiguration(tenantId: String) throws(SCIMError) -> (mappings: [ColumnMapping], customFields: [CustomField]) {
+        let mappings = try query("""
+            select id, scim_path, field, default_value, array_to_string(transforms, ',') as transforms
+            from scim.column_mappings where tenant_id = \(tenantId)::uuid order by field
+            """)
+        let fields = try query("""
+            select name, label, max_length from app.custom_fields where tenant_id = \(tenantId)::uuid order by name
+            """)
+        return (Self.columnMappings(mappings), Self.customFields(fields))
+    }
+
+    static func columnMappings(_ rows: PostgresRows) -> [ColumnMapping] {
+        (0..<rows.rows.count).compactMap { row in
+            guard let path = rows[row, "scim_path"], let field = rows[row, "field"] else { return nil }
+            return ColumnMapping(id: rows[row, "id"], scimPath: path, field: field, defaultValue: rows[row, "default_value"],
+                                 transforms: (rows[row, "transforms"] ?? "").split(separator: ",")
+                                     .compactMap { ColumnMapping.Transform(rawValue: String($0)) })
+        }
+    }
+
+    static func customFields(_ rows: PostgresRows) -> [CustomField] {
+        (0..<rows.rows.count).compactMap { row in
+            guard let name = rows[row, "name"] else { return nil }
+            return CustomField(name: name, label: rows[row, "label"] ?? name, maxLength: Int(rows[row, "max_length"] ?? "") ?? 200)
+        }
+    }
+
+    @discardableResult
+    func syncApplicationUser(id: String, fields: JSONObject, requestId: String?) throws(SCIMError) -> String {
+        let rows = try query("""
+            select app.sync_user(\(unsafeRaw: Self.tenant), \(id)::uuid, \(fields.jsonText)::jsonb, \(requestId)) as outcome
+            """)
+        return rows[0, "outcome"] ?? "unchanged"
     }
 
     func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError) {

@@ -61,8 +61,13 @@ public struct TenantAdministration {
         }
         do {
             let rows = try connection.execute("""
-                insert into scim.tenants (slug, name, scim_enabled) values (\(slug), \(name), \(scimEnabled))
-                returning \(unsafeRaw: Self.tenantColumns)
+                with created as (
+                    insert into scim.tenants (slug, name, scim_enabled) values (\(slug), \(name), \(scimEnabled))
+                    returning *
+                ), mappings as (
+                    select scim.create_default_column_mappings(id) from created
+                )
+                select \(unsafeRaw: Self.tenantColumns), (select count(*) from mappings) as default_mappings from created
                 """)
             return tenant(rows, 0)
         } catch where error.sqlState == "23505" {

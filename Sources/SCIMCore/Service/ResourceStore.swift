@@ -68,6 +68,8 @@ public struct AuthenticatedKey: Sendable {
     public var scimEnabled: Bool
     /// Changes whenever the tenant's extension schemas do.
     public var schemaVersion: Int
+    /// Changes whenever the tenant's mappings (or custom fields) do.
+    public var mappingVersion: Int = 0
 
     public init(tenantId: String, tenantSlug: String, keyId: String, keyPrefix: String, scopes: [String], scimEnabled: Bool,
                 schemaVersion: Int) {
@@ -166,6 +168,12 @@ public protocol StoreTransaction {
     func authenticate(tenantSlug: String, bearerToken: String) throws(SCIMError) -> AuthenticatedKey?
     /// The tenant's custom extension schemas ("User" or "Group", schema).
     func schemaExtensions(tenantId: String) throws(SCIMError) -> [(resourceType: String, schema: SchemaDefinition)]
+    /// The tenant's column mappings and custom fields.
+    func directoryConfiguration(tenantId: String) throws(SCIMError) -> (mappings: [ColumnMapping], customFields: [CustomField])
+    /// Brings the application user of a SCIM user in step (`app.sync_user`): `fields` as
+    /// `DirectoryMapper.fields(of:)` computed them. Returns created, updated, unchanged or skipped.
+    @discardableResult
+    func syncApplicationUser(id: String, fields: JSONObject, requestId: String?) throws(SCIMError) -> String
     /// Scopes the rest of the transaction to one tenant (row-level security reads it), whose
     /// resources are read and filtered by these schemas.
     func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError)

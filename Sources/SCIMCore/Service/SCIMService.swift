@@ -28,6 +28,8 @@ public final class SCIMService {
     let clock: MonotonicClock
     /// Each tenant's schemas, by tenant id, with the schema_version they were read at.
     private var schemaCache: [String: (version: Int, schemas: TenantSchemas)] = [:]
+    /// Each tenant's directory mapper, with the schema and mapping versions it was built at.
+    private var mapperCache: [String: (schemaVersion: Int, mappingVersion: Int, mapper: DirectoryMapper)] = [:]
 
     public init(store: any ResourceStore, configuration: Configuration = Configuration(),
                 clock: MonotonicClock = MonotonicClock { 0 }) {
@@ -71,7 +73,8 @@ public final class SCIMService {
                 let schemas = try tenantSchemas(key, transaction)
                 try transaction.scope(toTenant: key.tenantId, schemas: schemas)
                 let context = RequestContext(request: request, route: route, baseURL: baseURL, transaction: transaction,
-                                             maxListCount: configuration.maxListCount, schemas: schemas)
+                                             maxListCount: configuration.maxListCount, schemas: schemas,
+                                             directory: try directoryMapper(key, schemas, transaction))
                 return try dispatch(context)
             }
         } catch {
@@ -151,6 +154,17 @@ public final class SCIMService {
         return schemas
     }
 
+    /// The tenant's column mappings, compiled against its schemas; rebuilt when either changed.
+    private func directoryMapper(_ key: AuthenticatedKey, _ schemas: TenantSchemas,
+                                 _ transaction: any StoreTransaction) throws(SCIMError) -> DirectoryMapper {
+        if let cached = mapperCache[key.tenantId], cached.schemaVersion == key.schemaVersion,
+           cached.mappingVersion == key.mappingVersion { return cached.mapper }
+        let configuration = try transaction.directoryConfiguration(tenantId: key.tenantId)
+        let mapper = DirectoryMapper(resourceType: schemas.user, mappings: configuration.mappings, customFields: configuration.customFields)
+        mapperCache[key.tenantId] = (key.schemaVersion, key.mappingVersion, mapper)
+        return mapper
+    }
+
     private func dispatch(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
         let method = context.request.method.uppercased()
         let users = UserEndpoints(context.schemas.user)
@@ -226,6 +240,7 @@ struct RequestContext {
     var transaction: any StoreTransaction
     var maxListCount: Int
     var schemas: TenantSchemas
+    var directory: DirectoryMapper
 }
 
 /// `{prefix}{tenant}/{resource}[/{id}]`.

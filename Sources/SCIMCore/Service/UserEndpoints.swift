@@ -16,6 +16,7 @@ struct UserEndpoints {
         // RFC 7643 leaves an absent "active" to the provider: a provisioned user is active, and says so.
         if attributes["active"] == nil { attributes = try normalizer.normalize(attributes.merging("active", .bool(true))) }
         let stored = try context.transaction.insertUser(try UserWrite(attributes: attributes))
+        try syncApplicationUser(stored, context)
         return support.response(stored, context, status: 201)
     }
 
@@ -81,7 +82,15 @@ struct UserEndpoints {
             return support.response(current, context, projection: try support.projection(context))
         }
         guard let stored = try context.transaction.updateUser(id: id, user) else { throw support.notFound(id) }
+        try syncApplicationUser(stored, context)
         return support.response(stored, context, projection: try support.projection(context))
+    }
+
+    /// The application user follows the SCIM user in the same transaction (deletion is the
+    /// database's part: a trigger deprovisions).
+    private func syncApplicationUser(_ stored: StoredResource, _ context: RequestContext) throws(SCIMError) {
+        try context.transaction.syncApplicationUser(id: stored.id, fields: context.directory.fields(of: stored.attributes),
+                                                    requestId: context.request.requestId)
     }
 
     private func fetch(_ id: String, _ context: RequestContext, forUpdate: Bool) throws(SCIMError) -> StoredResource? {
