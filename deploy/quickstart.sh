@@ -14,22 +14,29 @@ case "${1:-up}" in
         fi
         # A fresh demo key each run (the old one is revoked): secrets are never stored, so an old
         # one cannot be shown again.
-        for prefix in $(scimctl key list demo | awk '$5 ~ /quickstart/ || $0 ~ /quickstart-demo/ {print $1}'); do
+        for prefix in $(scimctl key list demo | awk '/quickstart-demo|quickstart-admin/ {print $1}'); do
             scimctl key revoke demo "$prefix" >/dev/null 2>&1 || true
         done
         token=$(scimctl key create demo --name quickstart-demo --scope scim | sed -n 's/^SCIM_TOKEN=//p')
+        admin_token=$(scimctl key create demo --name quickstart-admin --scope admin | sed -n 's/^SCIM_TOKEN=//p')
         url="http://$HTTP_LISTEN/scim/v2/demo"
+        admin_url="http://$HTTP_LISTEN/admin/v1/demo"
         cat <<MSG
 
 The SCIM server is running.
   Endpoint URL (Entra "Tenant URL"):  $url
   Secret token (shown once):          $token
+  Admin API:                          $admin_url
+  Admin token (shown once):           $admin_token
 
 Try it:
   curl -s -H "Authorization: Bearer $token" "$url/Users?filter=userName%20eq%20%22nobody%22"
+  curl -s -H "Authorization: Bearer $admin_token" "$admin_url/column-mappings"
 
 SCIM_URL=$url
 SCIM_TOKEN=$token
+ADMIN_URL=$admin_url
+ADMIN_TOKEN=$admin_token
 MSG
         ;;
     stop|down)

@@ -21,7 +21,8 @@ public struct WorkerLoop {
         self.logger = logger
     }
 
-    public func run(_ handler: Handler) -> Int32 {
+    /// `idle` runs whenever a quarter second passes without a request (background work).
+    public func run(_ handler: Handler, idle: () -> Void = {}) -> Int32 {
         let flags = fcntl(listenFD, F_GETFL)
         _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
         var stopSignals = sigset_t()
@@ -49,6 +50,7 @@ public struct WorkerLoop {
                 continue
             }
             if stopping { return 0 }
+            if ready == 0 { idle() }
         }
     }
 

@@ -39,7 +39,7 @@ public struct PostgresRows: Sendable {
     public var affected: Int
 
     public subscript(row: Int, column: String) -> String? {
-        guard let index = columns.firstIndex(of: column) else { return nil }
+        guard row < rows.count, let index = columns.firstIndex(of: column) else { return nil }
         return rows[row][index]
     }
 }

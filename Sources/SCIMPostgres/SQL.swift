@@ -22,6 +22,7 @@ public struct SQL: ExpressibleByStringInterpolation, Sendable {
         public mutating func appendInterpolation(_ value: String?) { parts.append(.bind(value)) }
         public mutating func appendInterpolation(_ value: Int) { parts.append(.bind(String(value))) }
         public mutating func appendInterpolation(_ value: Bool) { parts.append(.bind(value ? "true" : "false")) }
+        public mutating func appendInterpolation(_ value: Bool?) { parts.append(.bind(value.map { $0 ? "true" : "false" })) }
         public mutating func appendInterpolation(_ fragment: SQL) { parts.append(contentsOf: fragment.parts) }
         public mutating func appendInterpolation(unsafeRaw text: String) { parts.append(.raw(text)) }
     }

@@ -81,8 +81,13 @@ struct SCIMResponder: ParsableCommand {
             let connection = PostgresConnection(conninfo: databaseURL, usePreparedStatements: usePrepared,
                                                 statementTimeoutMilliseconds: statementTimeout > 0 ? statementTimeout : nil)
             let store = PostgresStore(connection: connection, logger: logger)
-            let service = SCIMService(store: store, configuration: configuration, clock: MonotonicClock { monotonicNanoseconds() })
-            return WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger).run(service.handle)
+            let clock = MonotonicClock { monotonicNanoseconds() }
+            let service = SCIMService(store: store, configuration: configuration, clock: clock)
+            let admin = AdminAPI(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix)
+            let idleWork = IdleWork(store: store, logger: logger, clock: clock)
+            return WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger).run({ request in
+                request.path.hasPrefix(AdminAPI.pathPrefix) ? admin.handle(request) : service.handle(request)
+            }, idle: idleWork.run)
         }
         let status = supervisor.run()
         throw ExitCode(status)

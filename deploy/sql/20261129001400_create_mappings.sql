@@ -94,7 +94,7 @@ create table if not exists scim.reapply_jobs (
     finished_at   timestamptz,
     constraint reapply_jobs_pkey primary key (tenant_id, id),
     constraint reapply_jobs_tenant_fkey foreign key (tenant_id) references scim.tenants (id) on delete cascade,
-    constraint reapply_jobs_state_check check (state in ('pending', 'running', 'done', 'failed'))
+    constraint reapply_jobs_state_check check (state in ('pending', 'running', 'done', 'failed', 'superseded'))
 );
 create index if not exists reapply_jobs_open_idx on scim.reapply_jobs (created_at) where state in ('pending', 'running');
 comment on table scim.reapply_jobs is 'Re-applying the mappings to every user of a tenant after a change, in batches (each its own short transaction) taken by idle responders or scimctl.';

@@ -32,8 +32,8 @@ struct ETagList {
     }
 }
 
-enum RequestBody {
-    static func json(_ request: HTTPRequest) throws(SCIMError) -> JSONValue {
+public enum RequestBody {
+    public static func json(_ request: HTTPRequest) throws(SCIMError) -> JSONValue {
         guard !request.body.isEmpty else { throw .badRequest(.invalidSyntax, "The request has no body; a JSON object was expected.") }
         do {
             return try JSONParser.parse(request.body)
@@ -42,11 +42,25 @@ enum RequestBody {
         }
     }
 
-    static func object(_ request: HTTPRequest) throws(SCIMError) -> JSONObject {
+    public static func object(_ request: HTTPRequest) throws(SCIMError) -> JSONObject {
         let value = try json(request)
         guard case .object(let object) = value else {
             throw .badRequest(.invalidSyntax, "The request body must be a JSON object, got \(value.typeName).")
         }
         return object
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1).
+public enum BearerToken {
+    public static func from(_ request: HTTPRequest) throws(SCIMError) -> String {
+        guard let header = request.header("authorization"), !header.isEmpty else {
+            throw .unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw .unauthorized("Only the Bearer authentication scheme is supported.")
+        }
+        return String(parts[1].trimmingSpacesSubstring)
     }
 }

@@ -125,19 +125,13 @@ public final class SCIMService {
     }
 
     private func authenticate(_ request: HTTPRequest, route: Route, in transaction: any StoreTransaction) throws(SCIMError) -> AuthenticatedKey {
-        guard let header = request.header("authorization"), !header.isEmpty else {
-            throw .unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
-        }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw .unauthorized("Only the Bearer authentication scheme is supported.")
-        }
-        let token = String(parts[1].trimmingSpacesSubstring)
+        let token = try BearerToken.from(request)
         guard let key = try transaction.authenticate(tenantSlug: route.tenant, bearerToken: token) else {
             throw .unauthorized("The bearer token is not valid for this endpoint.")
         }
         guard key.scopes.contains("scim") else {
-            throw .forbidden("This API key does not have the 'scim' scope; create a key with --scope scim to provision.")
+            throw .forbidden("This API key does not have the 'scim' scope; create a key with --scope scim to provision"
+                             + (key.scopes.contains("admin") ? " (an admin key is for /admin/v1 only)." : "."))
         }
         guard key.scimEnabled else {
             throw .forbidden("SCIM provisioning is disabled for this tenant. An administrator can enable it "
@@ -304,6 +298,6 @@ public struct MonotonicClock: Sendable {
         self.nanoseconds = nanoseconds
     }
 
-    func now() -> Int64 { nanoseconds() }
+    public func now() -> Int64 { nanoseconds() }
     func milliseconds(since start: Int64) -> Double { Double(nanoseconds() - start) / 1_000_000 }
 }

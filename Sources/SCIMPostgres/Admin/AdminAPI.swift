@@ -1,0 +1,189 @@
+import SCIMCore
+
+/// The admin API, `/admin/v1/{tenant}/...`: the JSON interface an admin console (and any script)
+/// uses to configure a tenant's provisioning. Authenticated with an `admin`-scope key of that
+/// tenant; errors have the SCIM error shape. Every request is one transaction.
+///
+///     GET  PATCH  settings
+///     GET  POST   keys                 DELETE keys/{id}          POST keys/{id}/rotate
+///     GET  POST   column-mappings      PUT DELETE column-mappings/{id}        (?dryRun=true)
+///     GET  POST   department-mappings  PUT DELETE department-mappings/{id}    (?dryRun=true)
+///     GET  POST   group-role-mappings  PUT DELETE group-role-mappings/{id}    (?dryRun=true)
+///     GET  POST   departments          DELETE departments/{id}
+///     GET  POST   roles                DELETE roles/{id}
+///     GET  POST   custom-fields        DELETE custom-fields/{name}
+///     GET         users                GET users/{id}   POST users/{id}/roles   DELETE users/{id}/roles/{role}
+///     GET         log                  (since, until, status, resourceType, text, startIndex, count)
+///     GET         errors               GET errors/summary        POST errors/{id}/resolve
+///     GET         jobs                 GET jobs/{id}
+///     GET         changes
+public final class AdminAPI {
+    public static let pathPrefix = "/admin/v1/"
+
+    let store: PostgresStore
+    /// The public origin (`https://scim.example.com`) when it differs from the request's.
+    let publicOrigin: String?
+    let scimPathPrefix: String
+
+    public init(store: PostgresStore, publicOrigin: String?, scimPathPrefix: String = "/scim/v2/") {
+        self.store = store
+        self.publicOrigin = publicOrigin
+        self.scimPathPrefix = scimPathPrefix
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let segments = request.path.dropFirst(Self.pathPrefix.count).split(separator: "/").map { HTTPRequest.percentDecode($0) ?? String($0) }
+        guard let tenant = segments.first, Route.isValidSlug(tenant) else {
+            return .error(.notFound("The URL must name a tenant: \(Self.pathPrefix)TENANT/settings."))
+        }
+        let endpointBase = (publicOrigin ?? request.origin) + scimPathPrefix
+        var response: HTTPResponse
+        do {
+            response = try store.transaction { (transaction) throws(SCIMError) -> HTTPResponse in
+                guard let transaction = transaction as? PostgresTransaction,
+                      let key = try transaction.authenticate(tenantSlug: tenant, bearerToken: try BearerToken.from(request)) else {
+                    throw .unauthorized("The bearer token is not valid for this tenant.")
+                }
+                guard key.scopes.contains("admin") else {
+                    throw .forbidden("This API key does not have the 'admin' scope; the admin API needs an admin key (a scim key only provisions).")
+                }
+                let admin = DirectoryAdministration(transaction: transaction, tenantId: key.tenantId, actor: "admin-api:\(key.keyPrefix)")
+                return try route(request, Array(segments.dropFirst()), admin, endpointBase: endpointBase)
+            }
+        } catch {
+            response = .error(error)
+        }
+        response.tenant = tenant
+        return response
+    }
+
+    private func route(_ request: HTTPRequest, _ path: [String], _ admin: DirectoryAdministration,
+                       endpointBase: String) throws(SCIMError) -> HTTPResponse {
+        let method = request.method.uppercased()
+        let dryRun = request.queryValue("dryRun").map { $0.lowercased() == "true" } ?? false
+        func body() throws(SCIMError) -> JSONObject { try RequestBody.object(request) }
+        func ok(_ object: JSONObject, _ status: Int = 200) -> HTTPResponse { .json(status, .object(object)) }
+        func created(_ object: JSONObject) -> HTTPResponse { ok(object, dryRun ? 200 : 201) }
+        func allow(_ methods: String) throws(SCIMError) {
+            guard methods.split(separator: ",").contains(where: { $0.trimmingSpacesSubstringValue == method }) else {
+                throw .methodNotAllowed("\(method) is not supported on \(path.joined(separator: "/")).", allow: methods)
+            }
+        }
+        let index = try Self.positiveInt(request, "startIndex", 1)
+        let count = try Self.positiveInt(request, "count", 50)
+
+        switch (path.first ?? "", path.count) {
+        case ("settings", 1):
+            try allow("GET, PATCH")
+            return ok(method == "GET" ? try admin.settings(endpointBase: endpointBase) : try admin.updateSettings(try body(), endpointBase: endpointBase))
+        case ("keys", 1):
+            try allow("GET, POST")
+            return method == "GET" ? ok(try admin.keys()) : created(try admin.createKey(try body()))
+        case ("keys", 2):
+            try allow("DELETE")
+            return ok(try admin.revokeKey(path[1]))
+        case ("keys", 3) where path[2] == "rotate":
+            try allow("POST")
+            return created(try admin.rotateKey(path[1], request.body.isEmpty ? JSONObject() : try body()))
+        case ("column-mappings", 1):
+            try allow("GET, POST")
+            return method == "GET" ? ok(try admin.columnMappings()) : created(try admin.saveColumnMapping(id: nil, try body(), dryRun: dryRun))
+        case ("column-mappings", 2):
+            try allow("PUT, DELETE")
+            return method == "PUT" ? ok(try admin.saveColumnMapping(id: try Self.id(path[1]), try body(), dryRun: dryRun))
+                                   : ok(try admin.deleteColumnMapping(path[1], dryRun: dryRun))
+        case ("department-mappings", 1):
+            try allow("GET, POST")
+            return method == "GET" ? ok(try admin.departmentMappings()) : created(try admin.saveDepartmentMapping(id: nil, try body(), dryRun: dryRun))
+        case ("department-mappings", 2):
+            try allow("PUT, DELETE")
+            return method == "PUT" ? ok(try admin.saveDepartmentMapping(id: try Self.id(path[1]), try body(), dryRun: dryRun))
+                                   : ok(try admin.deleteDepartmentMapping(path[1], dryRun: dryRun))
+        case ("group-role-mappings", 1):
+            try allow("GET, POST")
+            return method == "GET" ? ok(try admin.groupRoleMappings()) : created(try admin.saveGroupRoleMapping(id: nil, try body(), dryRun: dryRun))
+        case ("group-role-mappings", 2):
+            try allow("PUT, DELETE")
+            return method == "PUT" ? ok(try admin.saveGroupRoleMapping(id: try Self.id(path[1]), try body(), dryRun: dryRun))
+                                   : ok(try admin.deleteGroupRoleMapping(path[1], dryRun: dryRun))
+        case ("departments", 1):
+            try allow("GET, POST")
+            return method == "GET" ? ok(try admin.departments()) : created(try admin.createDepartment(try body()))
+        case ("departments", 2):
+            try allow("DELETE")
+            try admin.deleteDepartment(path[1])
+            return HTTPResponse(status: 204)
+        case ("roles", 1):
+            try allow("GET, POST")
+            return method == "GET" ? ok(try admin.roles()) : created(try admin.createRole(try body()))
+        case ("roles", 2):
+            try allow("DELETE")
+            try admin.deleteRole(path[1])
+            return HTTPResponse(status: 204)
+        case ("custom-fields", 1):
+            try allow("GET, POST")
+            return method == "GET" ? ok(try admin.customFields()) : created(try admin.createCustomField(try body()))
+        case ("custom-fields", 2):
+            try allow("DELETE")
+            try admin.deleteCustomField(path[1])
+            return HTTPResponse(status: 204)
+        case ("users", 1):
+            try allow("GET")
+            return ok(try admin.applicationUsers(startIndex: index, count: count, text: request.queryValue("text")))
+        case ("users", 2):
+            try allow("GET")
+            return ok(try admin.applicationUser(path[1]))
+        case ("users", 3) where path[2] == "roles":
+            try allow("POST")
+            return ok(try admin.grantRole(userId: path[1], try body()))
+        case ("users", 4) where path[2] == "roles":
+            try allow("DELETE")
+            return ok(try admin.revokeRole(userId: path[1], roleId: path[3]))
+        case ("log", 1):
+            try allow("GET")
+            return ok(try admin.log(try DirectoryAdministration.ActivityFilter(request)))
+        case ("errors", 1):
+            try allow("GET")
+            return ok(try admin.errors(try DirectoryAdministration.ActivityFilter(request)))
+        case ("errors", 2) where path[1] == "summary":
+            try allow("GET")
+            return ok(try admin.errorSummary())
+        case ("errors", 3) where path[2] == "resolve":
+            try allow("POST")
+            return ok(try admin.resolveError(path[1]))
+        case ("jobs", 1):
+            try allow("GET")
+            return ok(try admin.jobs())
+        case ("jobs", 2):
+            try allow("GET")
+            return ok(try admin.job(path[1]))
+        case ("changes", 1):
+            try allow("GET")
+            return ok(try admin.changes(startIndex: index, count: count))
+        default:
+            throw .notFound("No admin endpoint at \(request.path.prefix(200)).")
+        }
+    }
+
+    static func id(_ text: String) throws(SCIMError) -> String {
+        guard ResourceID.isValid(text) else { throw .notFound("No item \(text.prefix(100)).") }
+        return text.lowercased()
+    }
+
+    static func positiveInt(_ request: HTTPRequest, _ name: String, _ fallback: Int) throws(SCIMError) -> Int {
+        guard let text = request.queryValue(name) else { return fallback }
+        guard let value = Int(text), (name == "count" ? 0...500 : 1...Int.max).contains(value) else {
+            throw .badRequest(.invalidValue, "\(name) must be \(name == "count" ? "0 to 500" : "1 or more").")
+        }
+        return value
+    }
+}
+
+extension Substring {
+    var trimmingSpacesSubstringValue: Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
+    }
+}

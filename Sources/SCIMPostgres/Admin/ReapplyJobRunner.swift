@@ -1,0 +1,95 @@
+import Logging
+import SCIMCore
+
+/// Works off re-apply jobs one batch at a time: idle responder workers call `runBatch` between
+/// requests, and `scimctl mappings reapply --wait` calls it in a loop. Each batch is one short
+/// transaction that also records the job's progress, so live provisioning is never blocked for
+/// long, a crash only repeats a batch (re-applying is idempotent), and workers share a job by
+/// skipping the one another worker holds.
+public struct ReapplyJobRunner {
+    let store: PostgresStore
+
+    public init(store: PostgresStore) {
+        self.store = store
+    }
+
+    public enum Outcome: Equatable {
+        case idle
+        case progressed(jobId: String, processed: Int, finished: Bool)
+    }
+
+    /// One batch of the oldest open job (of one tenant, when given).
+    public func runBatch(tenantId: String? = nil) throws(SCIMError) -> Outcome {
+        try store.transaction { (transaction) throws(SCIMError) -> Outcome in
+            guard let transaction = transaction as? PostgresTransaction else { return .idle }
+            let rows = try transaction.query("""
+                select tenant_id, id, cursor_id, processed from scim.reapply_jobs
+                where state in ('pending', 'running') and (\(tenantId)::uuid is null or tenant_id = \(tenantId)::uuid)
+                order by created_at limit 1 for update skip locked
+                """)
+            guard let tenant = rows[0, "tenant_id"], let job = rows[0, "id"] else { return .idle }
+            try transaction.query("select set_config('scim.tenant_id', \(tenant), true)")
+            let admin = DirectoryAdministration(transaction: transaction, tenantId: tenant, actor: "reapply-job")
+            let batch = try admin.reapplyBatch(after: rows[0, "cursor_id"], limit: DirectoryAdministration.reapplyBatchSize)
+            let finished = batch == nil || batch!.count < DirectoryAdministration.reapplyBatchSize
+            let updated = try transaction.query("""
+                update scim.reapply_jobs set
+                    state = case when \(finished) then 'done' else 'running' end,
+                    processed = processed + \(batch?.count ?? 0), changed = changed + \(batch?.changed ?? 0),
+                    cursor_id = coalesce(\(batch?.lastId)::uuid, cursor_id), updated_at = now(),
+                    finished_at = case when \(finished) then now() end,
+                    total_users = greatest(total_users, processed + \(batch?.count ?? 0))
+                where tenant_id = \(tenant)::uuid and id = \(job)::uuid
+                returning processed
+                """)
+            return .progressed(jobId: job, processed: Int(updated[0, "processed"] ?? "0") ?? 0, finished: finished)
+        }
+    }
+}
+
+/// What an idle worker does between requests: look for re-apply work, at most once a second
+/// while there is none, and batch after batch while there is.
+public final class IdleWork {
+    let runner: ReapplyJobRunner
+    let logger: Logger
+    let clock: MonotonicClock
+    private var nextCheck: Int64 = 0
+
+    public init(store: PostgresStore, logger: Logger, clock: MonotonicClock) {
+        runner = ReapplyJobRunner(store: store)
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public func run() {
+        let now = clock.now()
+        guard now >= nextCheck else { return }
+        do {
+            switch try runner.runBatch() {
+            case .idle:
+                nextCheck = now + 1_000_000_000
+            case .progressed(let job, let processed, let finished):
+                nextCheck = 0
+                if finished { logger.info("re-apply job finished", metadata: ["job": "\(job)", "processed": "\(processed)"]) }
+            }
+        } catch {
+            nextCheck = now + 5_000_000_000
+            logger.warning("re-apply batch failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension PostgresStore {
+    /// Runs `body` as an administrator of the tenant with this slug, in one transaction (scimctl).
+    public func administer<T>(tenantSlug: String, actor: String,
+                              _ body: (DirectoryAdministration) throws(SCIMError) -> T) throws(SCIMError) -> T {
+        try transaction { (transaction) throws(SCIMError) -> T in
+            guard let transaction = transaction as? PostgresTransaction else { throw .internalError("Not a PostgreSQL transaction.") }
+            let rows = try transaction.query("""
+                select id, set_config('scim.tenant_id', id::text, true) from scim.tenants where slug = \(tenantSlug)
+                """)
+            guard let tenantId = rows[0, "id"] else { throw .notFound("No tenant with slug '\(tenantSlug)'.") }
+            return try body(DirectoryAdministration(transaction: transaction, tenantId: tenantId, actor: actor))
+        }
+    }
+}
