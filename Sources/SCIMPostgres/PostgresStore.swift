@@ -53,16 +53,29 @@ public final class PostgresStore: ResourceStore {
 
     public func record(_ entry: ProvisioningLogEntry) {
         guard connection.isConnected else { return }
+        let rejection = entry.rejection
         do {
+            // The log row and, for a refused request, its error, in one statement.
             try connection.execute("""
-                insert into scim.provisioning_log (tenant_id, request_id, key_prefix, key_name, method, path, resource_type,
-                    resource_id, subject, status, scim_type, detail, duration_ms, request_body)
-                select t.id, \(entry.requestId), \(entry.keyPrefix),
-                       (select k.name from scim.api_keys k where k.prefix = \(entry.keyPrefix) and k.tenant_id = t.id),
-                       \(entry.method), \(String(entry.path.prefix(500))), \(entry.resourceType), \(entry.resourceId), \(entry.subject),
-                       \(entry.status), \(entry.scimType), \(entry.detail), \(String(entry.durationMilliseconds))::numeric,
-                       \(entry.requestBody?.serialized())::jsonb
-                from scim.tenants t where t.slug = \(entry.tenantSlug)
+                with tenant as (select t.id from scim.tenants t where t.slug = \(entry.tenantSlug)),
+                logged as (
+                    insert into scim.provisioning_log (tenant_id, request_id, key_prefix, key_name, method, path, resource_type,
+                        resource_id, subject, status, scim_type, detail, duration_ms, request_body)
+                    select t.id, \(entry.requestId), \(entry.keyPrefix),
+                           (select k.name from scim.api_keys k where k.prefix = \(entry.keyPrefix) and k.tenant_id = t.id),
+                           \(entry.method), \(String(entry.path.prefix(500))), \(entry.resourceType), \(entry.resourceId), \(entry.subject),
+                           \(entry.status), \(entry.scimType), \(entry.detail), \(String(entry.durationMilliseconds))::numeric,
+                           \(entry.requestBody?.serialized())::jsonb
+                    from tenant t
+                ),
+                rejected as (
+                    select scim.record_error(t.id, 'rejected_request', \(rejection?.cause), \(entry.resourceType),
+                                             coalesce(\(entry.resourceId), \(entry.subject)), \(entry.subject),
+                                             \(entry.method) || ' ' || \(String(entry.path.prefix(300))) || ': ' || coalesce(\(entry.detail), ''),
+                                             \(rejection?.suggestion), \(entry.requestId))
+                    from tenant t where \(rejection?.cause)::text is not null
+                )
+                select (select count(*) from rejected) as rejected
                 """, prepared: true)
         } catch {
             logger.warning("provisioning log row not written", metadata: ["error": "\(error)", "request_id": "\(entry.requestId)"])

@@ -9,7 +9,8 @@ struct SCIMControl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scimctl",
         abstract: "Administer the SCIM provisioning server.",
-        subcommands: [Migrate.self, TenantCommand.self, SCIMSwitch.self, KeyCommand.self, ExtensionCommand.self, LogCommand.self])
+        subcommands: [Migrate.self, TenantCommand.self, SCIMSwitch.self, KeyCommand.self, ExtensionCommand.self, LogCommand.self,
+                      AdminCommand.self, ReapplyCommand.self])
 }
 
 struct GlobalOptions: ParsableArguments {

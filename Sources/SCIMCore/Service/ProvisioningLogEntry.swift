@@ -35,6 +35,33 @@ public struct ProvisioningLogEntry: Sendable, Equatable {
     }
 }
 
+extension ProvisioningLogEntry {
+    /// A refused request as an administrator's error: what groups it (status and scimType) and
+    /// what to do about it. nil for outcomes that need no action: successes, a GET of something
+    /// absent (Entra probes for users before creating them) and a lost ETag race (the client
+    /// re-reads and retries by itself).
+    public var rejection: (cause: String, suggestion: String)? {
+        guard status >= 400, !(status == 404 && method.uppercased() == "GET"), status != 412 else { return nil }
+        let cause = "\(status)" + (scimType.map { " \($0)" } ?? "")
+        let suggestion: String
+        switch status {
+        case 401:
+            suggestion = "The identity provider's secret token is wrong, revoked or expired: create a key with the scim scope and paste it into the provisioning configuration."
+        case 403:
+            suggestion = "SCIM is disabled for this tenant or the key lacks the scim scope: turn on Enable SCIM, or use a scim key."
+        case 409:
+            suggestion = "Another user or group already has this value: remove the duplicate in the identity provider, or delete the stale resource here."
+        case 413, 429:
+            suggestion = "The identity provider sent more than the limits allow; it retries by itself. Persistent failures mean the limits need raising."
+        case 500...:
+            suggestion = "A server-side failure; the identity provider retries. Look up the request id in the responder's log if it persists."
+        default:
+            suggestion = "Correct the attribute named in the detail (in the identity provider's attribute mappings or the user's data); the next cycle retries."
+        }
+        return (cause, suggestion)
+    }
+}
+
 /// Removes what must never be stored from a request body: any member whose name says it holds a
 /// secret (password, secret, token, key material), at any depth. Bodies are cut to a size a log row
 /// can carry.

@@ -15,7 +15,7 @@ import SCIMCore
 ///     GET         users                GET users/{id}   POST users/{id}/roles   DELETE users/{id}/roles/{role}
 ///     GET         log                  (since, until, status, resourceType, text, startIndex, count)
 ///     GET         errors               GET errors/summary        POST errors/{id}/resolve
-///     GET         jobs                 GET jobs/{id}
+///     GET  POST   jobs                 GET jobs/{id}              (POST: re-apply all mappings now)
 ///     GET         changes
 public final class AdminAPI {
     public static let pathPrefix = "/admin/v1/"
@@ -55,6 +55,18 @@ public final class AdminAPI {
         }
         response.tenant = tenant
         return response
+    }
+
+    /// The same endpoints for the database owner (scimctl): no key, the tenant by slug, `actor` audited.
+    public func handleAsOwner(tenantSlug: String, _ request: HTTPRequest, actor: String) -> HTTPResponse {
+        let segments = request.path.split(separator: "/").map { HTTPRequest.percentDecode($0) ?? String($0) }
+        do {
+            return try store.administer(tenantSlug: tenantSlug, actor: actor) { (admin) throws(SCIMError) -> HTTPResponse in
+                try route(request, segments, admin, endpointBase: (publicOrigin ?? request.origin) + scimPathPrefix)
+            }
+        } catch {
+            return .error(error)
+        }
     }
 
     private func route(_ request: HTTPRequest, _ path: [String], _ admin: DirectoryAdministration,
@@ -152,8 +164,8 @@ public final class AdminAPI {
             try allow("POST")
             return ok(try admin.resolveError(path[1]))
         case ("jobs", 1):
-            try allow("GET")
-            return ok(try admin.jobs())
+            try allow("GET, POST")
+            return method == "GET" ? ok(try admin.jobs()) : created(try admin.startReapply())
         case ("jobs", 2):
             try allow("GET")
             return ok(try admin.job(path[1]))

@@ -294,6 +294,12 @@ extension DirectoryAdministration {
                           'changed', changed, 'error', error, 'createdAt', created_at, 'finishedAt', finished_at)
         """
 
+    /// Re-applies the mappings to every user (after the data was changed by hand, for example).
+    public func startReapply() throws(SCIMError) -> JSONObject {
+        try audit("reapply", "create", old: nil, new: nil)
+        return try changedMappings(reason: "re-apply requested by \(actor)")
+    }
+
     public func jobs() throws(SCIMError) -> JSONObject {
         let items = try json("""
             select coalesce(json_agg(j order by (j->>'createdAt') desc), '[]')::text
