@@ -16,10 +16,17 @@ struct RowLevelSecurityTests {
         return connection
     }
 
-    @Test("it has no DDL and cannot change tenants or keys")
+    @Test("it has no DDL, cannot change tenants' identity or keys' secrets and scopes, nor bring a revoked key back")
     func privileges() throws {
         let app = try appConnection()
-        for statement: SQL in ["create table scim.intruder (x int)", "delete from scim.tenants", "update scim.api_keys set revoked_at = null",
+        // A revoked key to try to bring back.
+        let owner = TenantAdministration(connection: try TestDatabase.connection())
+        let tenant = try TestDatabase.tenant()
+        let (revoked, _) = try owner.createKey(tenantSlug: tenant.slug, name: "revoked", scopes: ["scim"])
+        _ = try owner.revokeKey(tenantSlug: tenant.slug, key: revoked.prefix)
+        for statement: SQL in ["create table scim.intruder (x int)", "delete from scim.tenants", "update scim.api_keys set scopes = '{scim,admin}'",
+                               "update scim.tenants set slug = 'taken'", "delete from scim.api_keys", "delete from scim.provisioning_log",
+                               "update scim.api_keys set revoked_at = null where revoked_at is not null",
                                "drop index scim.users_search_keys_idx"] {
             let error = #expect(throws: PostgresError.self) { try app.execute(statement) }
             #expect(error?.sqlState == "42501" || error?.sqlState == "42P01", "\(statement.render().text): \(String(describing: error))")

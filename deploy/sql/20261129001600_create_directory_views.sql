@@ -59,3 +59,16 @@ begin
         grant select on app.group_roles, app.effective_roles, app.role_assignments_explained, app.users_per_department to scim_responder;
     end if;
 end $$;
+
+-- The responder may revoke keys (admin API) but never bring a revoked key back.
+create or replace function scim.keep_revoked_keys_revoked() returns trigger
+language plpgsql as $$
+begin
+    if old.revoked_at is not null and new.revoked_at is distinct from old.revoked_at then
+        raise exception 'API key % is revoked; a revoked key stays revoked', old.prefix using errcode = '42501';
+    end if;
+    return new;
+end $$;
+drop trigger if exists api_keys_keep_revoked on scim.api_keys;
+create trigger api_keys_keep_revoked before update of revoked_at on scim.api_keys
+    for each row execute function scim.keep_revoked_keys_revoked();
