@@ -130,7 +130,7 @@ public struct Projection: Sendable, Equatable {
 }
 
 extension Substring {
-    var trimmingSpacesSubstring: Substring {
+    public var trimmingSpacesSubstring: Substring {
         var s = self
         while s.first == " " { s = s.dropFirst() }
         while s.last == " " { s = s.dropLast() }

@@ -77,7 +77,7 @@ public final class AdminAPI {
         func ok(_ object: JSONObject, _ status: Int = 200) -> HTTPResponse { .json(status, .object(object)) }
         func created(_ object: JSONObject) -> HTTPResponse { ok(object, dryRun ? 200 : 201) }
         func allow(_ methods: String) throws(SCIMError) {
-            guard methods.split(separator: ",").contains(where: { $0.trimmingSpacesSubstringValue == method }) else {
+            guard methods.split(separator: ",").contains(where: { $0.trimmingSpacesSubstring == method }) else {
                 throw .methodNotAllowed("\(method) is not supported on \(path.joined(separator: "/")).", allow: methods)
             }
         }
@@ -188,14 +188,5 @@ public final class AdminAPI {
             throw .badRequest(.invalidValue, "\(name) must be \(name == "count" ? "0 to 500" : "1 or more").")
         }
         return value
-    }
-}
-
-extension Substring {
-    var trimmingSpacesSubstringValue: Substring {
-        var s = self
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return s
     }
 }
