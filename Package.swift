@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "scim-fcgi", targets: ["scim-fcgi"]),
         .executable(name: "scimctl", targets: ["scimctl"]),
+        // For the fuzz targets in Fuzz/ (a package of their own, built with -sanitize=fuzzer).
+        .library(name: "SCIMCore", targets: ["SCIMCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

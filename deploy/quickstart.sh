@@ -53,6 +53,8 @@ MSG
         ;;
     db-stop) db_stop "${2:-fast}" ;;
     responder-start) responder_start ;;
+    # Re-renders and reloads nginx's config (e.g. SCIM_TENANT_RATE=5 ./deploy/quickstart.sh nginx-reload).
+    nginx-reload) nginx_start ;;
     db-start) db_start ;;
     *)
         echo "usage: $0 [up|stop|status]" >&2

@@ -13,6 +13,9 @@ public struct MemberPatchPlan: Sendable, Equatable {
     public var remaining: [PatchRequest.Operation]
 
     static let membersDefinition = CoreSchemas.group.attribute(named: "members")!
+    /// Member ids one PATCH may name in all. Entra sends at most a few hundred per request
+    /// (ENTRA.md §1.7); more is a client error, refused before any row is touched.
+    public static let maxMembers = 10_000
 
     public init(_ request: PatchRequest) throws(SCIMError) {
         changes = []
@@ -53,6 +56,15 @@ public struct MemberPatchPlan: Sendable, Equatable {
             } else {
                 changes += try Self.changes(operation.op, ids: Self.memberIds(operation.value ?? .null, normalizer))
             }
+        }
+        let named = changes.reduce(0) { total, change in
+            switch change {
+            case .add(let ids), .remove(let ids): return total + ids.count
+            case .removeAll: return total
+            }
+        }
+        guard named <= Self.maxMembers else {
+            throw .badRequest(.tooMany, "A PATCH may name at most \(Self.maxMembers) members; this one names \(named). Send them in several requests.")
         }
     }
 

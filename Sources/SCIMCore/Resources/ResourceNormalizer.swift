@@ -28,6 +28,10 @@ public struct ResourceNormalizer: Sendable {
                 // readOnly values are the server's to set; writeOnly ones (password) are never kept in
                 // clear, and we have no use for a password, so neither is stored.
                 guard definition.mutability != .readOnly, definition.mutability != .writeOnly else { continue }
+                // Names are case-insensitive (RFC 7643 §2.1), so "userName" and "UserName" are one attribute given twice.
+                guard core[definition.name] == nil else {
+                    throw .badRequest(.invalidSyntax, "The attribute '\(definition.name)' is given twice (attribute names ignore case).")
+                }
                 core[definition.name] = try normalizeValue(member.value, definition, path: definition.name)
                 continue
             }
