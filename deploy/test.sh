@@ -21,6 +21,10 @@ say "running the scim2-tester compliance checker"
 checker_status=0
 Tests/Compliance/scim2-tester.sh "$SCIM_TEST_BASE_URL" "$SCIM_TEST_SCIMCTL" || checker_status=$?
 
+say "checking TLS of the production nginx site"
+tls_status=0
+Tests/Compliance/tls-check.sh || tls_status=$?
+
 say "running the test suite"
 # Serial: the fault tests stop the database and kill workers under the other tests' feet.
 swift test --no-parallel "$@" 2>&1 | tee "$LOG_DIR/test-output.log" | grep -vE '^(\[[0-9]+/[0-9]+\]|Compiling|Building|Write|Linking)'
@@ -29,4 +33,24 @@ if [ "$status" -ne 0 ]; then
     say "tests failed (exit $status); full output in $LOG_DIR/test-output.log"
     exit "$status"
 fi
-exit "$checker_status"
+
+# With a --filter (or any argument) only the tests asked for run; the full run adds the sanitizer
+# pass and a short fuzz run. SCIM_TEST_FUZZ_SECONDS sets the fuzzing time per target (default 30).
+extra_status=0
+if [ $# -eq 0 ]; then
+    say "running the unit and PostgreSQL tests under AddressSanitizer"
+    # Swift on Linux has no UndefinedBehaviorSanitizer; its debug builds trap on overflow and
+    # out-of-bounds access instead. The end-to-end tests talk to the release responder, so skip them here.
+    sanitizer_status=0
+    LSAN_OPTIONS="suppressions=$PROJECT_DIR/Tests/Sanitizers/lsan.supp" \
+        swift test --no-parallel --scratch-path .build/sanitizers --sanitize=address --skip EndToEndTests \
+        >"$LOG_DIR/sanitizer-output.log" 2>&1 || sanitizer_status=$?
+    grep -E '^(✔ Test run|✘|==[0-9]+==ERROR|SUMMARY)' "$LOG_DIR/sanitizer-output.log" | head -40 || true
+    [ "$sanitizer_status" -eq 0 ] || { say "tests under AddressSanitizer failed; see $LOG_DIR/sanitizer-output.log"; extra_status=1; }
+    say "fuzzing the parsers (${SCIM_TEST_FUZZ_SECONDS:-30} s per target)"
+    fuzz_status=0
+    Fuzz/run.sh "${SCIM_TEST_FUZZ_SECONDS:-30}" >"$LOG_DIR/fuzz-output.log" 2>&1 || fuzz_status=$?
+    grep -E '^(==>|Done|!!|==[0-9]+==ERROR|SUMMARY)' "$LOG_DIR/fuzz-output.log" || true
+    [ "$fuzz_status" -eq 0 ] || { say "fuzzing failed or found a crash; see $LOG_DIR/fuzz-output.log"; extra_status=1; }
+fi
+[ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$extra_status" -eq 0 ]

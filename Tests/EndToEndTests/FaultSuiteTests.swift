@@ -95,6 +95,19 @@ struct FaultSuiteTests {
             kill(try supervisorPid(), SIGHUP)
         })
         let (_, project) = try Stack.require()
+        let exitFile = "\(project)/.local/run/scim-fcgi.exit"
+        unlink(exitFile + ".sigterm")
+        rows.append(try await run("SIGTERM (drain and exit), restart", client) {
+            let pid = try supervisorPid()
+            kill(pid, SIGTERM)
+            for _ in 0..<200 where kill(pid, 0) == 0 { usleep(50_000) }
+            usleep(200_000)
+            // Kept aside: starting the responder again clears the exit file.
+            _ = rename(exitFile, exitFile + ".sigterm")
+            try Stack.quickstart("responder-start")
+        })
+        let exitStatus = (try? String(contentsOfFile: exitFile + ".sigterm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(exitStatus == "0", "the responder exits 0 after draining on SIGTERM")
         let adminURL = try String(contentsOfFile: "\(project)/.local/admin_database_url", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         rows.append(try await run("connections terminated by the server", client) {
@@ -113,7 +126,8 @@ struct FaultSuiteTests {
         for row in rows {
             #expect(row.lost == 0 && row.duplicated == 0, "\(row.scenario)")
             #expect(row.verified == row.acknowledged.count, "\(row.scenario)")
-            // Only the documented failure answers: 503 while the database is away, 502 for a killed worker's request.
+            // Only the documented failure answers: 503 while the database is away, 502 for a killed worker's
+            // request or while the responder is down between SIGTERM and its restart.
             #expect(row.statuses.keys.allSatisfy { [201, 502, 503].contains($0) }, "\(row.scenario): \(row.statuses)")
             #expect(row.recovered, "\(row.scenario): every writer's last requests were acknowledged")
         }
