@@ -63,7 +63,12 @@ struct FaultSuiteTests {
         // After the fault, the service recovers by itself; give it a moment, then verify.
         for _ in 0..<50 where (try? await client.get("/Users?count=0").status) != 200 { try await Task.sleep(nanoseconds: 100_000_000) }
         for name in row.acknowledged {
-            let found = try await client.filterUsers(#"userName eq "\#(name)""#).object?["totalResults"]?.intValue ?? -1
+            var found = -1
+            for _ in 0..<5 where found < 0 {
+                found = try await client.filterUsers(#"userName eq "\#(name)""#).object?["totalResults"]?.intValue ?? -1
+                if found < 0 { try await Task.sleep(nanoseconds: 200_000_000) }
+            }
+            #expect(found >= 0, "\(scenario): \(name) could not be looked up")
             if found == 1 { row.verified += 1 } else if found == 0 { row.lost += 1 } else { row.duplicated += 1 }
         }
         return row

@@ -190,7 +190,7 @@ nginx_start() {
     [ "$(id -u)" -eq 0 ] && user_directive="user root root;"
     sed -e "s|@PREFIX@|$prefix|g" -e "s|@LOGDIR@|$LOG_DIR|g" -e "s|@SOCKET@|$(responder_socket)|g" \
         -e "s|@LISTEN@|$HTTP_LISTEN|g" -e "s|@DEPLOY@|$PROJECT_DIR/deploy|g" -e "s|@USER_DIRECTIVE@|$user_directive|g" \
-        -e "s|@TENANT_RATE@|${SCIM_TENANT_RATE:-200}|g" -e "s|@TENANT_BURST@|$(( 2 * ${SCIM_TENANT_RATE:-200} ))|g" \
+        -e "s|@TENANT_RATE@|${SCIM_TENANT_RATE:-5000}|g" -e "s|@TENANT_BURST@|$(( 2 * ${SCIM_TENANT_RATE:-5000} ))|g" \
         "$PROJECT_DIR/deploy/nginx/scim-dev.conf.in" >"$(nginx_conf)"
     nginx -t -q -p "$prefix" -c "$(nginx_conf)" 2>&1 | grep -v "the \"user\" directive" >&2 || true
     if [ -f "$prefix/nginx.pid" ] && kill -0 "$(cat "$prefix/nginx.pid")" 2>/dev/null; then
