@@ -138,14 +138,6 @@ final class PostgresTransaction: StoreTransaction {
         }
     }
 
-    @discardableResult
-    func syncApplicationUser(id: String, fields: JSONObject, requestId: String?) throws(SCIMError) -> String {
-        let rows = try query("""
-            select app.sync_user(\(unsafeRaw: Self.tenant), \(id)::uuid, \(fields.jsonText)::jsonb, \(requestId)) as outcome
-            """)
-        return rows[0, "outcome"] ?? "unchanged"
-    }
-
     func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError) {
         self.schemas = schemas
         guard tenantId != scopedTenant else { return }
@@ -175,12 +167,12 @@ final class PostgresTransaction: StoreTransaction {
 
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource {
         do {
-            let rows = try query("""
+            let rows = try query(Self.withDirectorySync(user, """
                 insert into scim.users as r (tenant_id, user_name, external_id, display_name, active, attributes)
                 values (\(unsafeRaw: Self.tenant), \(user.userName), \(user.externalId), \(user.displayName), \(user.active),
                         \(user.attributes.jsonText)::jsonb)
                 returning \(unsafeRaw: Self.userColumns)
-                """)
+                """))
             return try resource(rows, 0, .user)
         } catch where error.status == 409 {
             throw .conflict("A user with userName \"\(user.userName.prefix(200))\" already exists (userName is unique, ignoring case).")
@@ -274,17 +266,28 @@ final class PostgresTransaction: StoreTransaction {
 
     func updateUser(id: String, _ user: UserWrite) throws(SCIMError) -> StoredResource? {
         do {
-            let rows = try query("""
+            let rows = try query(Self.withDirectorySync(user, """
                 update scim.users r set user_name = \(user.userName), external_id = \(user.externalId),
                     display_name = \(user.displayName), active = \(user.active), attributes = \(user.attributes.jsonText)::jsonb,
                     \(unsafeRaw: Self.nextVersion)
                 where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
                 returning \(unsafeRaw: Self.userColumns)
-                """)
+                """))
             return rows.rows.isEmpty ? nil : try resource(rows, 0, .user)
         } catch where error.status == 409 {
             throw .conflict("Another user already has userName \"\(user.userName.prefix(200))\" (userName is unique, ignoring case).")
         }
+    }
+
+    /// The write, and in the same statement the application user's sync: `app.sync_user` is
+    /// volatile, so it runs after the write and sees it, with no round trip of its own.
+    static func withDirectorySync(_ user: UserWrite, _ write: SQL) -> SQL {
+        guard let fields = user.directoryFields else { return write }
+        return """
+            with written as (\(write))
+            select written.*, app.sync_user(\(unsafeRaw: tenant), written.id, \(fields.jsonText)::jsonb, \(user.requestId)) as directory
+            from written
+            """
     }
 
     func deleteUser(id: String) throws(SCIMError) -> Bool {

@@ -25,6 +25,11 @@ public struct UserWrite: Sendable {
     public var externalId: String?
     public var displayName: String?
     public var active: Bool
+    /// The application user's fields (`DirectoryMapper.fields(of:)`), written by the same
+    /// statement as the user: the application directory follows every SCIM write.
+    public var directoryFields: JSONObject?
+    /// The request that writes, for errors the directory records.
+    public var requestId: String?
 
     public init(attributes: JSONObject) throws(SCIMError) {
         guard let userName = attributes["userName"]?.stringValue, !userName.trimmingSpaces.isEmpty else {
@@ -170,14 +175,12 @@ public protocol StoreTransaction {
     func schemaExtensions(tenantId: String) throws(SCIMError) -> [(resourceType: String, schema: SchemaDefinition)]
     /// The tenant's column mappings and custom fields.
     func directoryConfiguration(tenantId: String) throws(SCIMError) -> (mappings: [ColumnMapping], customFields: [CustomField])
-    /// Brings the application user of a SCIM user in step (`app.sync_user`): `fields` as
-    /// `DirectoryMapper.fields(of:)` computed them. Returns created, updated, unchanged or skipped.
-    @discardableResult
-    func syncApplicationUser(id: String, fields: JSONObject, requestId: String?) throws(SCIMError) -> String
     /// Scopes the rest of the transaction to one tenant (row-level security reads it), whose
     /// resources are read and filtered by these schemas.
     func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError)
 
+    /// Inserts the user and, when `user.directoryFields` is set, brings its application user in
+    /// step in the same statement (`app.sync_user`).
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource
     func fetchUser(id: String, forUpdate: Bool) throws(SCIMError) -> StoredResource?
     /// `fields` narrows what is read of each user (see `FieldSelection`).
