@@ -350,6 +350,18 @@ struct AdminAPITests {
         expectSCIMError(try await directory.admin.request("POST", "/departments", body: "{"), status: 400, scimType: "invalidSyntax")
         let departments = try await directory.expect(200, "GET", "/departments")
         #expect(departments["totalResults"]?.intValue == 2)
+        // Renames: a department (users follow by id; the mappings are re-applied) and a role.
+        let sales = try #require(departments["items"]?.arrayValue?.compactMap(\.objectValue).first { $0["name"]?.stringValue == "Sales" })
+        let salesId = try #require(sales["id"]?.stringValue)
+        expectSCIMError(try await directory.admin.request("PUT", "/departments/\(salesId)", body: #"{"name":"ENGINEERING"}"#), status: 409)
+        let renamed = try await directory.expect(200, "PUT", "/departments/\(salesId)", #"{"name":"Sales & Marketing"}"#)
+        #expect(renamed["name"]?.stringValue == "Sales & Marketing")
+        let roles = try await directory.expect(200, "GET", "/roles")
+        let editorId = try #require(roles["items"]?.arrayValue?.compactMap(\.objectValue).first { $0["name"]?.stringValue == "Editor" }?["id"]?.stringValue)
+        let role = try await directory.expect(200, "PUT", "/roles/\(editorId)", #"{"name":"Content editor","description":"Edits content"}"#)
+        #expect(role["description"]?.stringValue == "Edits content")
+        let audit = try await directory.expect(200, "GET", "/changes?count=2")
+        #expect(audit["items"]?.arrayValue?.compactMap { $0.objectValue?["kind"]?.stringValue } == ["role", "department"])
     }
 
     @Test("key rotation: the new key works at once, the old one until the overlap ends; revocation is immediate")

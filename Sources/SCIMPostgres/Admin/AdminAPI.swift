@@ -9,8 +9,8 @@ import SCIMCore
 ///     GET  POST   column-mappings      PUT DELETE column-mappings/{id}        (?dryRun=true)
 ///     GET  POST   department-mappings  PUT DELETE department-mappings/{id}    (?dryRun=true)
 ///     GET  POST   group-role-mappings  PUT DELETE group-role-mappings/{id}    (?dryRun=true)
-///     GET  POST   departments          DELETE departments/{id}
-///     GET  POST   roles                DELETE roles/{id}
+///     GET  POST   departments          PUT DELETE departments/{id}
+///     GET  POST   roles                PUT DELETE roles/{id}
 ///     GET  POST   custom-fields        DELETE custom-fields/{name}
 ///     GET         users                GET users/{id}   POST users/{id}/roles   DELETE users/{id}/roles/{role}
 ///     GET         log                  (since, until, status, resourceType, text, startIndex, count)
@@ -122,14 +122,16 @@ public final class AdminAPI {
             try allow("GET, POST")
             return method == "GET" ? ok(try admin.departments()) : created(try admin.createDepartment(try body()))
         case ("departments", 2):
-            try allow("DELETE")
+            try allow("PUT, DELETE")
+            if method == "PUT" { return ok(try admin.renameDepartment(path[1], try body())) }
             try admin.deleteDepartment(path[1])
             return HTTPResponse(status: 204)
         case ("roles", 1):
             try allow("GET, POST")
             return method == "GET" ? ok(try admin.roles()) : created(try admin.createRole(try body()))
         case ("roles", 2):
-            try allow("DELETE")
+            try allow("PUT, DELETE")
+            if method == "PUT" { return ok(try admin.updateRole(path[1], try body())) }
             try admin.deleteRole(path[1])
             return HTTPResponse(status: 204)
         case ("custom-fields", 1):

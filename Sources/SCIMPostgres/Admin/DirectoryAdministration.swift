@@ -112,6 +112,26 @@ public struct DirectoryAdministration {
         return created ?? JSONObject()
     }
 
+    /// Renames a department; users follow by id. A new name may match incoming values of that name,
+    /// so the mappings are re-applied.
+    public func renameDepartment(_ id: String, _ body: JSONObject) throws(SCIMError) -> JSONObject {
+        let name = try Self.requiredText(body, "name", "a department")
+        let old = try object("""
+            select json_build_object('id', id, 'name', name, 'createdBy', created_by)::text
+            from app.departments where tenant_id = \(tenant) and id = \(try Self.uuid(id))::uuid
+            """)
+        guard let old else { throw .notFound("No department \(id.prefix(100)).") }
+        let renamed = try unique("A department named \"\(name.prefix(200))\" already exists.") { () throws(SCIMError) in
+            try object("""
+                update app.departments set name = \(name) where tenant_id = \(tenant) and id = \(id)::uuid
+                returning json_build_object('id', id, 'name', name, 'createdBy', created_by)::text
+                """)
+        } ?? JSONObject()
+        try audit("department", "update", old: .object(old), new: .object(renamed))
+        try changedMappings(reason: "department \"\(old["name"]?.stringValue ?? "")\" renamed to \"\(name)\"")
+        return renamed
+    }
+
     public func deleteDepartment(_ id: String) throws(SCIMError) {
         let old = try object("""
             delete from app.departments where tenant_id = \(tenant) and id = \(try Self.uuid(id))::uuid
@@ -143,6 +163,25 @@ public struct DirectoryAdministration {
         }
         try audit("role", "create", old: nil, new: created.map(JSONValue.object))
         return created ?? JSONObject()
+    }
+
+    /// Renames a role or changes its description; assignments follow by id.
+    public func updateRole(_ id: String, _ body: JSONObject) throws(SCIMError) -> JSONObject {
+        let name = try Self.requiredText(body, "name", "a role")
+        let description = body["description"]?.stringValue
+        let old = try object("""
+            select json_build_object('id', id, 'name', name, 'description', description)::text
+            from app.roles where tenant_id = \(tenant) and id = \(try Self.uuid(id))::uuid
+            """)
+        guard let old else { throw .notFound("No role \(id.prefix(100)).") }
+        let updated = try unique("A role named \"\(name.prefix(200))\" already exists.") { () throws(SCIMError) in
+            try object("""
+                update app.roles set name = \(name), description = \(description) where tenant_id = \(tenant) and id = \(id)::uuid
+                returning json_build_object('id', id, 'name', name, 'description', description)::text
+                """)
+        } ?? JSONObject()
+        try audit("role", "update", old: .object(old), new: .object(updated))
+        return updated
     }
 
     public func deleteRole(_ id: String) throws(SCIMError) {
