@@ -73,13 +73,13 @@ extension DirectoryAdministration {
             """
         let total = Int(try transaction.query("select count(*) as total from scim.provisioning_log l where \(condition)")[0, "total"] ?? "0") ?? 0
         let items = try json("""
-            select coalesce(json_agg(x order by (x->>'time') desc), '[]')::text from (
-                select json_build_object('time', l.logged_at, 'requestId', l.request_id, 'key', coalesce(l.key_name || ' (' || l.key_prefix || ')', l.key_prefix),
+            select coalesce(json_agg(json_build_object('time', l.logged_at, 'requestId', l.request_id,
+                    'key', coalesce(l.key_name || ' (' || l.key_prefix || ')', l.key_prefix),
                     'method', l.method, 'path', l.path, 'resourceType', l.resource_type, 'resourceId', l.resource_id,
                     'subject', l.subject, 'status', l.status, 'scimType', l.scim_type, 'detail', l.detail,
-                    'durationMs', l.duration_ms, 'requestBody', l.request_body)::jsonb as x
-                from scim.provisioning_log l where \(condition)
-                order by l.logged_at desc limit \(filter.count) offset \(filter.startIndex - 1)) s
+                    'durationMs', l.duration_ms, 'requestBody', l.request_body) order by l.logged_at desc), '[]')::text
+            from (select * from scim.provisioning_log l where \(condition)
+                  order by l.logged_at desc limit \(filter.count) offset \(filter.startIndex - 1)) l
             """)
         return Self.page(items, total: total, startIndex: filter.startIndex)
     }
@@ -97,13 +97,13 @@ extension DirectoryAdministration {
             """
         let total = Int(try transaction.query("select count(*) as total from scim.provisioning_errors e where \(condition)")[0, "total"] ?? "0") ?? 0
         let items = try json("""
-            select coalesce(json_agg(x order by (x->>'lastSeenAt') desc), '[]')::text from (
-                select json_build_object('id', e.id, 'kind', e.kind, 'cause', e.cause, 'resourceType', e.resource_type,
+            select coalesce(json_agg(json_build_object('id', e.id, 'kind', e.kind, 'cause', e.cause, 'resourceType', e.resource_type,
                     'resourceId', e.resource_id, 'subject', e.subject, 'detail', e.detail, 'suggestion', e.suggestion,
                     'occurrences', e.occurrences, 'firstSeenAt', e.first_seen_at, 'lastSeenAt', e.last_seen_at,
-                    'requestId', e.request_id, 'resolvedAt', e.resolved_at, 'resolvedBy', e.resolved_by)::jsonb as x
-                from scim.provisioning_errors e where \(condition)
-                order by e.last_seen_at desc limit \(filter.count) offset \(filter.startIndex - 1)) s
+                    'requestId', e.request_id, 'resolvedAt', e.resolved_at, 'resolvedBy', e.resolved_by)
+                    order by e.last_seen_at desc), '[]')::text
+            from (select * from scim.provisioning_errors e where \(condition)
+                  order by e.last_seen_at desc limit \(filter.count) offset \(filter.startIndex - 1)) e
             """)
         return Self.page(items, total: total, startIndex: filter.startIndex)
     }
@@ -111,12 +111,13 @@ extension DirectoryAdministration {
     /// Open errors grouped by kind and cause: how many resources each cause affects.
     public func errorSummary() throws(SCIMError) -> JSONObject {
         let items = try json("""
-            select coalesce(json_agg(x order by (x->>'resources')::int desc, x->>'kind', x->>'cause'), '[]')::text from (
-                select json_build_object('kind', kind, 'cause', cause, 'resources', count(*), 'occurrences', sum(occurrences),
-                                         'lastSeenAt', max(last_seen_at), 'suggestion', min(suggestion),
-                                         'examples', (array_agg(subject order by last_seen_at desc))[1:3])::jsonb as x
-                from scim.provisioning_errors where tenant_id = \(tenant) and resolved_at is null
-                group by kind, cause) s
+            select coalesce(json_agg(json_build_object('kind', kind, 'cause', cause, 'resources', resources, 'occurrences', occurrences,
+                                                       'lastSeenAt', last_seen_at, 'suggestion', suggestion, 'examples', examples)
+                                     order by resources desc, kind, cause), '[]')::text
+            from (select kind, cause, count(*) as resources, sum(occurrences) as occurrences, max(last_seen_at) as last_seen_at,
+                         min(suggestion) as suggestion, (array_agg(subject order by last_seen_at desc))[1:3] as examples
+                  from scim.provisioning_errors where tenant_id = \(tenant) and resolved_at is null
+                  group by kind, cause) g
             """)
         return Self.page(items, total: items.arrayValue?.count ?? 0, startIndex: 1)
     }
@@ -134,11 +135,10 @@ extension DirectoryAdministration {
     public func changes(startIndex: Int, count: Int) throws(SCIMError) -> JSONObject {
         let total = Int(try transaction.query("select count(*) as total from scim.mapping_changes where tenant_id = \(tenant)")[0, "total"] ?? "0") ?? 0
         let items = try json("""
-            select coalesce(json_agg(x order by (x->>'id')::bigint desc), '[]')::text from (
-                select json_build_object('id', id, 'changedAt', changed_at, 'changedBy', changed_by, 'kind', kind, 'action', action,
-                                         'old', old_value, 'new', new_value)::jsonb as x
-                from scim.mapping_changes where tenant_id = \(tenant)
-                order by id desc limit \(count) offset \(startIndex - 1)) s
+            select coalesce(json_agg(json_build_object('id', id, 'changedAt', changed_at, 'changedBy', changed_by, 'kind', kind,
+                                                       'action', action, 'old', old_value, 'new', new_value) order by id desc), '[]')::text
+            from (select * from scim.mapping_changes where tenant_id = \(tenant)
+                  order by id desc limit \(count) offset \(startIndex - 1)) c
             """)
         return Self.page(items, total: total, startIndex: startIndex)
     }

@@ -242,9 +242,9 @@ public struct DirectoryAdministration {
             """
         let total = Int(try transaction.query("select count(*) from app.users u where \(condition)").rows.first?.first??.description ?? "0") ?? 0
         let items = try json("""
-            select coalesce(json_agg(x order by lower(x->>'username')), '[]')::text from (
-                select \(unsafeRaw: Self.applicationUserJSON) as x from app.users u where \(condition)
-                order by lower(u.username) limit \(count) offset \(startIndex - 1)) s
+            select coalesce(json_agg(\(unsafeRaw: Self.applicationUserJSON) order by lower(u.username)), '[]')::text from (
+                select * from app.users u where \(condition)
+                order by lower(u.username) limit \(count) offset \(startIndex - 1)) u
             """)
         return Self.page(items, total: total, startIndex: startIndex)
     }
@@ -259,18 +259,18 @@ public struct DirectoryAdministration {
 
     /// The state of an application user as the API shows it (and a dry run compares).
     static let applicationUserJSON = """
-        jsonb_build_object('id', u.id, 'scimUserId', u.scim_user_id, 'username', u.username, 'email', u.email,
+        json_build_object('id', u.id, 'scimUserId', u.scim_user_id, 'username', u.username, 'email', u.email,
             'firstName', u.first_name, 'lastName', u.last_name, 'displayName', u.display_name, 'phone', u.phone,
             'mobile', u.mobile, 'jobTitle', u.job_title, 'employeeNumber', u.employee_number,
             'department', (select d.name from app.departments d where d.tenant_id = u.tenant_id and d.id = u.department_id),
             'manager', (select m.username from app.users m where m.tenant_id = u.tenant_id and m.id = u.manager_id),
             'locale', u.locale, 'timeZone', u.time_zone, 'active', u.active,
             'deprovisionedAt', u.deprovisioned_at, 'customFields', u.custom_fields,
-            'roles', coalesce((select jsonb_agg(jsonb_build_object('role', r.name, 'source', a.source,
+            'roles', coalesce((select json_agg(json_build_object('role', r.name, 'source', a.source,
                                    'group', (select g.display_name from scim.groups g where g.tenant_id = a.tenant_id and g.id = a.group_id))
                                    order by r.name, a.source, a.group_id)
                                from app.role_assignments a join app.roles r on r.tenant_id = a.tenant_id and r.id = a.role_id
-                               where a.tenant_id = u.tenant_id and a.user_id = u.id), '[]'::jsonb))
+                               where a.tenant_id = u.tenant_id and a.user_id = u.id), '[]'::json))
         """
 
     public func grantRole(userId: String, _ body: JSONObject) throws(SCIMError) -> JSONObject {

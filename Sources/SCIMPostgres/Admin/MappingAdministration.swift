@@ -302,9 +302,8 @@ extension DirectoryAdministration {
 
     public func jobs() throws(SCIMError) -> JSONObject {
         let items = try json("""
-            select coalesce(json_agg(j order by (j->>'createdAt') desc), '[]')::text
-            from (select \(unsafeRaw: Self.jobJSON)::jsonb as j from scim.reapply_jobs where tenant_id = \(tenant)
-                  order by created_at desc limit 50) s
+            select coalesce(json_agg(\(unsafeRaw: Self.jobJSON) order by created_at desc), '[]')::text
+            from (select * from scim.reapply_jobs where tenant_id = \(tenant) order by created_at desc limit 50) j
             """)
         return Self.page(items, total: items.arrayValue?.count ?? 0, startIndex: 1)
     }
