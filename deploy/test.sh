@@ -52,5 +52,25 @@ if [ $# -eq 0 ]; then
     Fuzz/run.sh "${SCIM_TEST_FUZZ_SECONDS:-30}" >"$LOG_DIR/fuzz-output.log" 2>&1 || fuzz_status=$?
     grep -E '^(==>|Done|!!|==[0-9]+==ERROR|SUMMARY)' "$LOG_DIR/fuzz-output.log" || true
     [ "$fuzz_status" -eq 0 ] || { say "fuzzing failed or found a crash; see $LOG_DIR/fuzz-output.log"; extra_status=1; }
+
+    say "the end-to-end suite again, against a responder built with AddressSanitizer"
+    # The FastCGI and libpq glue (C interop) runs only in the responder; this pass checks it.
+    # Leak checks are off: a worker's memory at exit is not a leak that matters to a server.
+    (cd "$PROJECT_DIR" && swift build -c release --product scim-fcgi --scratch-path .build/asan-responder --sanitize=address \
+        >"$LOG_DIR/asan-responder-build.log" 2>&1) || { say "the AddressSanitizer build failed; see $LOG_DIR/asan-responder-build.log"; exit 1; }
+    export SCIM_RESPONDER_BINARY="$PROJECT_DIR/.build/asan-responder/release/scim-fcgi" ASAN_OPTIONS="detect_leaks=0"
+    asan_marker=$(wc -l <"$LOG_DIR/scim-fcgi.log")
+    responder_start
+    psql "$(cat "$LOCAL_DIR/admin_database_url" 2>/dev/null || echo "$SCIM_TEST_DATABASE_URL")" -qc "delete from scim.auth_failures" >/dev/null
+    asan_status=0
+    swift test --no-parallel --filter EndToEndTests >"$LOG_DIR/asan-e2e-output.log" 2>&1 || asan_status=$?
+    grep -E '^(✔ Test run|✘)' "$LOG_DIR/asan-e2e-output.log" | head -40 || true
+    if tail -n +"$asan_marker" "$LOG_DIR/scim-fcgi.log" | grep -q 'ERROR: AddressSanitizer'; then
+        say "AddressSanitizer reported an error in the responder; see $LOG_DIR/scim-fcgi.log"
+        asan_status=1
+    fi
+    [ "$asan_status" -eq 0 ] || extra_status=1
+    unset SCIM_RESPONDER_BINARY ASAN_OPTIONS
+    responder_start
 fi
 [ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$extra_status" -eq 0 ]

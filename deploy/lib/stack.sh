@@ -175,7 +175,7 @@ responder_start() {
     # The wrapper records the exit status, so a stop can be checked for a clean exit 0.
     SCIM_PUBLIC_URL="${SCIM_PUBLIC_URL:-http://$HTTP_LISTEN}" \
         setsid bash -c '"$@"; echo $? >"'"$RUN_DIR"'/scim-fcgi.exit"' scim-fcgi \
-        "$PROJECT_DIR/.build/$BUILD_CONFIG/scim-fcgi" --listen "$sock" --workers "$WORKERS" \
+        "${SCIM_RESPONDER_BINARY:-$PROJECT_DIR/.build/$BUILD_CONFIG/scim-fcgi}" --listen "$sock" --workers "$WORKERS" \
         --pid-file "$RUN_DIR/scim-fcgi.pid" </dev/null >>"$LOG_DIR/scim-fcgi.log" 2>&1 &
     for _ in $(seq 1 50); do [ -S "$sock" ] && responder_pid >/dev/null && return 0; sleep 0.1; done
     tail -n 20 "$LOG_DIR/scim-fcgi.log" >&2
