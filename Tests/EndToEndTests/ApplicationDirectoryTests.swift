@@ -164,6 +164,7 @@ struct ApplicationDirectoryTests {
         #expect(try await directory.roles(userId) == ["Viewer<-manual"])
         let missing = try await directory.expect(200, "GET", "/errors?kind=mapped_group_missing&resolved=false&text=writers")
         #expect(missing["totalResults"]?.intValue == 1, "the Writers mapping now matches no group: \(missing)")
+        #expect(missing["items"]?.arrayValue?.first?.objectValue?["cause"]?.stringValue == "displayName Writers")
         #expect(try await rename("writers") == 204)
         #expect(try await directory.roles(userId) == ["Editor<-writers", "Viewer<-manual"])
         let resolved = try await directory.expect(200, "GET", "/errors?kind=mapped_group_missing&resolved=false&text=writers")
