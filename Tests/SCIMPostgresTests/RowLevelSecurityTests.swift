@@ -3,10 +3,10 @@ import Testing
 @testable import SCIMCore
 @testable import SCIMPostgres
 
-/// What the responder's own database role may do: no DDL, no changes to tenants or keys. These
-/// connect as that role (SCIM_TEST_APP_DATABASE_URL, set by deploy/test.sh). Row-level security
-/// is defined but switched off (deploy/sql/20261129001100), so isolation rests on every query's
-/// tenant condition, tested end to end.
+/// What the responder's own database role may do: no DDL, no changes to tenants or keys, and only
+/// the rows of the tenant its transaction is scoped to (row-level security, switched on by
+/// deploy/sql/20261129001900 when run as a superuser, as the test stack's migrations are). These
+/// connect as that role (SCIM_TEST_APP_DATABASE_URL, set by deploy/test.sh).
 @Suite("The responder's database role", .enabled(if: TestDatabase.available))
 struct RowLevelSecurityTests {
     func appConnection() throws -> PostgresConnection {
@@ -31,5 +31,38 @@ struct RowLevelSecurityTests {
             let error = #expect(throws: PostgresError.self) { try app.execute(statement) }
             #expect(error?.sqlState == "42501" || error?.sqlState == "42P01", "\(statement.render().text): \(String(describing: error))")
         }
+    }
+
+    @Test("row-level security: a statement without any tenant condition sees and changes only the scoped tenant")
+    func rowLevelSecurity() throws {
+        let app = try appConnection()
+        let a = try TestDatabase.tenant()
+        let b = try TestDatabase.tenant()
+        let owner = try TestDatabase.connection()
+        for tenant in [a, b] {
+            try owner.execute("""
+                insert into scim.users (tenant_id, user_name, attributes) values (\(tenant.id)::uuid, 'rls@example.com', '{}'::jsonb)
+                """)
+        }
+        func count(_ tenant: String) throws -> Int {
+            try app.executeScript("begin")
+            defer { _ = try? app.executeScript("rollback") }
+            try app.execute("select set_config('scim.tenant_id', \(tenant), true)")
+            return Int(try app.execute("select count(*) as n from scim.users where user_name = 'rls@example.com'")[0, "n"] ?? "") ?? -1
+        }
+        #expect(try count(a.id) == 1, "the scoped tenant's own row")
+        #expect(try count(b.id) == 1)
+        let fresh = try appConnection()
+        let unscoped = try fresh.execute("select count(*) as n from scim.users")[0, "n"]
+        #expect(unscoped == "0", "a session never scoped sees no rows at all")
+        try app.executeScript("begin")
+        try app.execute("select set_config('scim.tenant_id', \(a.id), true)")
+        let updated = try app.execute("update scim.users set display_name = 'touched' where user_name = 'rls@example.com'").affected
+        let smuggled = #expect(throws: PostgresError.self) {
+            try app.execute("insert into scim.users (tenant_id, user_name, attributes) values (\(b.id)::uuid, 'smuggled@example.com', '{}'::jsonb)")
+        }
+        _ = try? app.executeScript("rollback")
+        #expect(updated == 1, "an unconditioned update reaches the scoped tenant's row only")
+        #expect(smuggled?.sqlState == "42501", "a row for another tenant is refused by the policy")
     }
 }
