@@ -13,6 +13,9 @@ command -v wrk >/dev/null || as_root apt-get install -y -qq wrk >/dev/null
 PGBENCH="$(pg_bin)/pgbench"
 URL="http://$HTTP_LISTEN"
 DB=$(cat "$LOCAL_DIR/database_url")
+# Fixtures are written and read as the owner: the responder's role sees one tenant per transaction
+# (row-level security). pgbench runs as the responder's role, scoping its transactions as it does.
+ADMIN_DB=$(cat "$LOCAL_DIR/admin_database_url")
 SCIMCTL="$PROJECT_DIR/.build/$BUILD_CONFIG/scimctl"
 WORK=$(mktemp -d)
 # The per-tenant rate limit (200/s by default) would measure nginx's limiter, not the server: lift
@@ -24,7 +27,7 @@ say "preparing the bench tenant (100,000 users, a 100,000-member and a 10-member
 "$SCIMCTL" tenant show bench >/dev/null 2>&1 || "$SCIMCTL" tenant create bench --name "Benchmark" --enable-scim >/dev/null
 for prefix in $("$SCIMCTL" key list bench | awk 'NR>1 && $3 == "active" {print $1}'); do "$SCIMCTL" key revoke bench "$prefix" >/dev/null; done
 export BENCH_TOKEN=$("$SCIMCTL" key create bench --name bench --scope scim | sed -n 's/^SCIM_TOKEN=//p')
-psql "$DB" -q -v ON_ERROR_STOP=1 <<'SQL'
+psql "$ADMIN_DB" -q -v ON_ERROR_STOP=1 <<'SQL'
 do $$
 declare t uuid := (select id from scim.tenants where slug = 'bench');
 begin
@@ -49,10 +52,10 @@ begin
 end $$;
 analyze scim.users; analyze scim.group_members;
 SQL
-TENANT=$(psql "$DB" -Atc "select id from scim.tenants where slug = 'bench'")
-psql "$DB" -Atc "select id from scim.users where tenant_id = '$TENANT' order by random() limit 2000" >"$WORK/ids"
-BIG=$(psql "$DB" -Atc "select id from scim.groups where tenant_id = '$TENANT' and display_name = 'Big'")
-SMALL=$(psql "$DB" -Atc "select id from scim.groups where tenant_id = '$TENANT' and display_name = 'Small'")
+TENANT=$(psql "$ADMIN_DB" -Atc "select id from scim.tenants where slug = 'bench'")
+psql "$ADMIN_DB" -Atc "select id from scim.users where tenant_id = '$TENANT' order by random() limit 2000" >"$WORK/ids"
+BIG=$(psql "$ADMIN_DB" -Atc "select id from scim.groups where tenant_id = '$TENANT' and display_name = 'Big'")
+SMALL=$(psql "$ADMIN_DB" -Atc "select id from scim.groups where tenant_id = '$TENANT' and display_name = 'Small'")
 export BENCH_IDS="$WORK/ids" BENCH_USERS=100000 BENCH_RUN=$(date +%s)
 
 rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
@@ -99,7 +102,7 @@ say "pgbench, the same INSERT: $seconds s"
 say "one-member PATCH, 10-member group then 100,000-member group: $seconds s each, one client"
 BENCH_GROUP=$SMALL wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/member.lua" "$URL" >"$WORK/small" 2>&1
 BENCH_GROUP=$BIG wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/member.lua" "$URL" >"$WORK/big" 2>&1
-psql "$DB" -qc "delete from scim.users where tenant_id = '$TENANT' and user_name like 'new-%'"
+psql "$ADMIN_DB" -qc "delete from scim.users where tenant_id = '$TENANT' and user_name like 'new-%'"
 
 pg_tps() { awk '/^tps/ {print $3; exit}' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
