@@ -69,3 +69,25 @@ public struct APIKeyToken: Sendable {
         }
     }
 }
+
+/// The statements that store and find keys, shared by scimctl (TenantAdministration) and the
+/// admin API (DirectoryAdministration).
+extension APIKeyToken {
+    /// scim: may provision through /scim/v2; admin: may use the admin API.
+    public static let scopes = ["scim", "admin"]
+
+    /// Stores this token's key: its prefix and hash, never the token.
+    func insertStatement(tenantId: String, name: String, scopes: [String], expiresAt: String?, returning: String) -> SQL {
+        """
+        insert into scim.api_keys (tenant_id, name, prefix, secret_hash, scopes, expires_at)
+        values (\(tenantId)::uuid, \(name), \(prefix), \(Self.byteaHex(Self.hash(token)))::bytea,
+                string_to_array(\(scopes.joined(separator: ",")), ','), \(expiresAt)::timestamptz)
+        returning \(unsafeRaw: returning)
+        """
+    }
+
+    /// The condition naming one key by its id or its prefix (or a whole token, whose prefix counts).
+    static func keyCondition(_ identifier: String) -> SQL {
+        "(id::text = \(identifier.lowercased()) or prefix = \(prefix(of: identifier) ?? identifier))"
+    }
+}

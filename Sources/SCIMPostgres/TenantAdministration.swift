@@ -96,19 +96,14 @@ public struct TenantAdministration {
 
     /// Creates a key and returns it with its token, which exists nowhere else afterwards.
     public func createKey(tenantSlug: String, name: String, scopes: [String], expiresAt: String? = nil) throws(Failure) -> (APIKey, String) {
-        let allowed = ["scim", "admin"]
-        guard !scopes.isEmpty, scopes.allSatisfy(allowed.contains) else {
-            throw .invalid("Scopes must be among \(allowed.joined(separator: ", ")).")
+        guard !scopes.isEmpty, scopes.allSatisfy(APIKeyToken.scopes.contains) else {
+            throw .invalid("Scopes must be among \(APIKeyToken.scopes.joined(separator: ", ")).")
         }
         guard !name.isEmpty else { throw .invalid("A key needs a name (--name), so it can be recognised and revoked later.") }
         let owner = try tenant(slug: tenantSlug)
         let token = APIKeyToken.generate()
-        let rows = try run("""
-            insert into scim.api_keys (tenant_id, name, prefix, secret_hash, scopes, expires_at)
-            values (\(owner.id)::uuid, \(name), \(token.prefix), \(APIKeyToken.byteaHex(APIKeyToken.hash(token.token)))::bytea,
-                    string_to_array(\(scopes.joined(separator: ",")), ','), \(expiresAt)::timestamptz)
-            returning \(unsafeRaw: Self.keyColumns)
-            """)
+        let rows = try run(token.insertStatement(tenantId: owner.id, name: name, scopes: scopes, expiresAt: expiresAt,
+                                                 returning: Self.keyColumns))
         return (key(rows, 0), token.token)
     }
 
@@ -135,11 +130,9 @@ public struct TenantAdministration {
     /// Revokes by prefix (what `key list` shows) or by id.
     public func revokeKey(tenantSlug: String, key identifier: String) throws(Failure) -> APIKey {
         let owner = try tenant(slug: tenantSlug)
-        let prefix = APIKeyToken.prefix(of: identifier) ?? identifier
-        let byId = ResourceID.isValid(identifier) ? identifier : nil
         let rows = try run("""
             update scim.api_keys set revoked_at = coalesce(revoked_at, now())
-            where tenant_id = \(owner.id)::uuid and (prefix = \(prefix) or id = \(byId)::uuid)
+            where tenant_id = \(owner.id)::uuid and \(APIKeyToken.keyCondition(identifier))
             returning \(unsafeRaw: Self.keyColumns)
             """)
         guard !rows.rows.isEmpty else { throw .notFound("Tenant '\(tenantSlug)' has no key '\(identifier)'.") }

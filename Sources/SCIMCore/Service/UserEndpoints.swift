@@ -15,7 +15,7 @@ struct UserEndpoints {
         var attributes = try normalizer.normalize(body)
         // RFC 7643 leaves an absent "active" to the provider: a provisioned user is active, and says so.
         if attributes["active"] == nil { attributes = try normalizer.normalize(attributes.merging("active", .bool(true))) }
-        let stored = try context.transaction.insertUser(try directoryWrite(attributes, context))
+        let stored = try context.transaction.insertUser(withDirectory(try UserWrite(attributes: attributes), context))
         return support.response(stored, context, status: 201)
     }
 
@@ -54,7 +54,7 @@ struct UserEndpoints {
         if attributes["active"] == nil, let active = current.attributes["active"] {
             attributes = try normalizer.normalize(attributes.merging("active", active))
         }
-        return try write(id: id, directoryWrite(attributes, context), current: current, context)
+        return try write(id: id, UserWrite(attributes: attributes), current: current, context)
     }
 
     /// PATCH answers 200 with the full resource (RFC 7644 §3.5.2; what Entra's validator expects).
@@ -63,7 +63,7 @@ struct UserEndpoints {
         guard let current = try fetch(id, context, forUpdate: true) else { throw support.notFound(id) }
         try support.checkIfMatch(context, current)
         let attributes = try patchEngine.apply(request, to: current.attributes.removing("groups"))
-        return try write(id: id, directoryWrite(attributes, context), current: current, context)
+        return try write(id: id, UserWrite(attributes: attributes), current: current, context)
     }
 
     func delete(id: String, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
@@ -80,15 +80,15 @@ struct UserEndpoints {
         if user.attributes == current.attributes.removing("groups") {
             return support.response(current, context, projection: try support.projection(context))
         }
-        guard let stored = try context.transaction.updateUser(id: id, user) else { throw support.notFound(id) }
+        guard let stored = try context.transaction.updateUser(id: id, withDirectory(user, context)) else { throw support.notFound(id) }
         return support.response(stored, context, projection: try support.projection(context))
     }
 
     /// A user write that carries what its application user becomes, so both change in one
     /// statement (deletion is the database's part: a trigger deprovisions).
-    private func directoryWrite(_ attributes: JSONObject, _ context: RequestContext) throws(SCIMError) -> UserWrite {
-        var write = try UserWrite(attributes: attributes)
-        write.directoryFields = context.directory.fields(of: attributes)
+    private func withDirectory(_ user: UserWrite, _ context: RequestContext) -> UserWrite {
+        var write = user
+        write.directoryFields = context.directory.fields(of: user.attributes)
         write.requestId = context.request.requestId
         return write
     }

@@ -28,17 +28,24 @@ extension DirectoryAdministration {
                 guard let flag = Bool(value) else { throw .badRequest(.invalidValue, "resolved must be true or false.") }
                 resolved = flag
             }
-            if let value = request.queryValue("startIndex") {
-                guard let index = Int(value), index >= 1 else { throw .badRequest(.invalidValue, "startIndex must be 1 or more.") }
-                startIndex = index
-            }
-            if let value = request.queryValue("count") {
-                guard let count = Int(value), (0...500).contains(count) else { throw .badRequest(.invalidValue, "count must be 0 to 500.") }
-                self.count = count
-            }
+            (startIndex, count) = try Self.paging(request)
             if let status, !(Int(status) != nil || ["1xx", "2xx", "3xx", "4xx", "5xx"].contains(status.lowercased())) {
                 throw .badRequest(.invalidValue, "status must be a status code (409) or a class (4xx).")
             }
+        }
+
+        /// `startIndex` (1 or more, default 1) and `count` (0 to 500, default 50) of any admin listing.
+        static func paging(_ request: HTTPRequest) throws(SCIMError) -> (startIndex: Int, count: Int) {
+            var paging = (startIndex: 1, count: 50)
+            if let value = request.queryValue("startIndex") {
+                guard let index = Int(value), index >= 1 else { throw .badRequest(.invalidValue, "startIndex must be 1 or more.") }
+                paging.startIndex = index
+            }
+            if let value = request.queryValue("count") {
+                guard let count = Int(value), (0...500).contains(count) else { throw .badRequest(.invalidValue, "count must be 0 to 500.") }
+                paging.count = count
+            }
+            return paging
         }
 
         var statusRange: (Int?, Int?) {
@@ -161,7 +168,7 @@ extension DirectoryAdministration {
     public func createKey(_ body: JSONObject) throws(SCIMError) -> JSONObject {
         let name = try Self.requiredText(body, "name", "a key")
         let scopes = body["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? ["scim"]
-        guard !scopes.isEmpty, scopes.allSatisfy(["scim", "admin"].contains) else {
+        guard !scopes.isEmpty, scopes.allSatisfy(APIKeyToken.scopes.contains) else {
             throw .badRequest(.invalidValue, "\"scopes\" is a list of \"scim\" (provisioning) and \"admin\" (this API).")
         }
         return try insertKey(name: name, scopes: scopes, expiresAt: try Self.timestamp(body["expiresAt"]?.stringValue))
@@ -169,12 +176,9 @@ extension DirectoryAdministration {
 
     func insertKey(name: String, scopes: [String], expiresAt: String?) throws(SCIMError) -> JSONObject {
         let token = APIKeyToken.generate()
-        guard var key = try object("""
-            insert into scim.api_keys (tenant_id, name, prefix, secret_hash, scopes, expires_at)
-            values (\(tenant), \(name), \(token.prefix), \(APIKeyToken.byteaHex(APIKeyToken.hash(token.token)))::bytea,
-                    string_to_array(\(scopes.joined(separator: ",")), ','), \(expiresAt)::timestamptz)
-            returning \(unsafeRaw: Self.keyJSON)::text
-            """) else { throw .internalError("The key was not created.") }
+        guard var key = try object(token.insertStatement(tenantId: tenantId, name: name, scopes: scopes, expiresAt: expiresAt,
+                                                         returning: Self.keyJSON + "::text"))
+        else { throw .internalError("The key was not created.") }
         try audit("api_key", "create", old: nil, new: .object(key))
         key["token"] = .string(token.token)
         return key
@@ -183,7 +187,7 @@ extension DirectoryAdministration {
     public func revokeKey(_ id: String) throws(SCIMError) -> JSONObject {
         guard let key = try object("""
             update scim.api_keys set revoked_at = coalesce(revoked_at, now())
-            where tenant_id = \(tenant) and (id::text = \(id.lowercased()) or prefix = \(APIKeyToken.prefix(of: id) ?? id))
+            where tenant_id = \(tenant) and \(APIKeyToken.keyCondition(id))
             returning \(unsafeRaw: Self.keyJSON)::text
             """) else { throw .notFound("No API key \(id.prefix(100)).") }
         try audit("api_key", "delete", old: nil, new: .object(key))
@@ -197,7 +201,7 @@ extension DirectoryAdministration {
         guard (0...720).contains(overlap) else { throw .badRequest(.invalidValue, "\"overlapHours\" must be 0 to 720.") }
         guard let old = try object("""
             update scim.api_keys set expires_at = least(coalesce(expires_at, 'infinity'), now() + make_interval(hours => \(overlap)))
-            where tenant_id = \(tenant) and revoked_at is null and (id::text = \(id.lowercased()) or prefix = \(APIKeyToken.prefix(of: id) ?? id))
+            where tenant_id = \(tenant) and revoked_at is null and \(APIKeyToken.keyCondition(id))
             returning \(unsafeRaw: Self.keyJSON)::text
             """) else { throw .notFound("No live API key \(id.prefix(100)).") }
         let scopes = old["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? ["scim"]

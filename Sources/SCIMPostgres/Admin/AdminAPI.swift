@@ -81,8 +81,7 @@ public final class AdminAPI {
                 throw .methodNotAllowed("\(method) is not supported on \(path.joined(separator: "/")).", allow: methods)
             }
         }
-        let index = try Self.positiveInt(request, "startIndex", 1)
-        let count = try Self.positiveInt(request, "count", 50)
+        let (index, count) = try DirectoryAdministration.ActivityFilter.paging(request)
 
         switch (path.first ?? "", path.count) {
         case ("settings", 1):
@@ -182,13 +181,5 @@ public final class AdminAPI {
     static func id(_ text: String) throws(SCIMError) -> String {
         guard ResourceID.isValid(text) else { throw .notFound("No item \(text.prefix(100)).") }
         return text.lowercased()
-    }
-
-    static func positiveInt(_ request: HTTPRequest, _ name: String, _ fallback: Int) throws(SCIMError) -> Int {
-        guard let text = request.queryValue(name) else { return fallback }
-        guard let value = Int(text), (name == "count" ? 0...500 : 1...Int.max).contains(value) else {
-            throw .badRequest(.invalidValue, "\(name) must be \(name == "count" ? "0 to 500" : "1 or more").")
-        }
-        return value
     }
 }

@@ -299,26 +299,26 @@ public struct DirectoryAdministration {
 
     /// A role by id or by name.
     func roleId(_ value: JSONValue?) throws(SCIMError) -> String {
-        guard let text = value?.stringValue, !text.isEmpty else { throw .badRequest(.invalidValue, "Name the role: \"role\": \"<name or id>\".") }
-        let rows = try transaction.query("""
-            select id from app.roles where tenant_id = \(tenant)
-               and (lower(name) = lower(\(text)) or id::text = \(text.lowercased())) limit 1
-            """)
-        guard let id = rows.rows.first?.first ?? nil else { throw .badRequest(.invalidValue, "No role \"\(text.prefix(200))\"; create it first.") }
-        return id
+        try idByNameOrId(value, table: "app.roles", what: "role")
     }
 
     /// A department by id or by name.
     func departmentId(_ value: JSONValue?) throws(SCIMError) -> String {
+        try idByNameOrId(value, table: "app.departments", what: "department")
+    }
+
+    /// The id of the tenant's row in `table` (roles, departments: named, unique ignoring case)
+    /// whose name or id is `value`.
+    private func idByNameOrId(_ value: JSONValue?, table: String, what: String) throws(SCIMError) -> String {
         guard let text = value?.stringValue, !text.isEmpty else {
-            throw .badRequest(.invalidValue, "Name the department: \"department\": \"<name or id>\".")
+            throw .badRequest(.invalidValue, "Name the \(what): \"\(what)\": \"<name or id>\".")
         }
         let rows = try transaction.query("""
-            select id from app.departments where tenant_id = \(tenant)
+            select id from \(unsafeRaw: table) where tenant_id = \(tenant)
                and (lower(name) = lower(\(text)) or id::text = \(text.lowercased())) limit 1
             """)
         guard let id = rows.rows.first?.first ?? nil else {
-            throw .badRequest(.invalidValue, "No department \"\(text.prefix(200))\"; create it first.")
+            throw .badRequest(.invalidValue, "No \(what) \"\(text.prefix(200))\"; create it first.")
         }
         return id
     }
