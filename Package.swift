@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        // The console's page templates (logic-less, HTML-escaping by default).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.0"),
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI",
@@ -22,20 +24,30 @@ let package = Package(
                        pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "SCIMCore",
                 dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // The admin layer: what an administrator does, as operations over a store protocol; the
+        // JSON admin API is one face of it, the console and scimctl the others.
+        .target(name: "SCIMAdmin",
+                dependencies: ["SCIMCore", .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "_CryptoExtras", package: "swift-crypto")]),
+        .target(name: "SCIMConsole",
+                dependencies: ["SCIMCore", "SCIMAdmin", .product(name: "Mustache", package: "swift-mustache")],
+                resources: [.copy("Templates"), .copy("Assets")]),
         .target(name: "SCIMPostgres",
-                dependencies: ["SCIMCore", "CLibPQ", .product(name: "Crypto", package: "swift-crypto")]),
+                dependencies: ["SCIMCore", "SCIMAdmin", "CLibPQ", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SCIMFastCGI",
                 dependencies: ["SCIMCore", "CFastCGI", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "scim-fcgi",
-                          dependencies: ["SCIMCore", "SCIMPostgres", "SCIMFastCGI",
+                          dependencies: ["SCIMCore", "SCIMAdmin", "SCIMConsole", "SCIMPostgres", "SCIMFastCGI",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "scimctl",
-                          dependencies: ["SCIMCore", "SCIMPostgres", .product(name: "Logging", package: "swift-log"),
+                          dependencies: ["SCIMCore", "SCIMAdmin", "SCIMPostgres", .product(name: "Logging", package: "swift-log"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "SCIMCoreTests", dependencies: ["SCIMCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SCIMPostgresTests", dependencies: ["SCIMCore", "SCIMPostgres"]),
+        .testTarget(name: "SCIMAdminTests", dependencies: ["SCIMCore", "SCIMAdmin"]),
+        .testTarget(name: "SCIMConsoleTests", dependencies: ["SCIMCore", "SCIMAdmin", "SCIMConsole"]),
+        .testTarget(name: "SCIMPostgresTests", dependencies: ["SCIMCore", "SCIMAdmin", "SCIMPostgres"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SCIMCore"]),
     ]
 )

@@ -70,12 +70,8 @@ public struct APIKeyToken: Sendable {
     }
 }
 
-/// The statements that store and find keys, shared by scimctl (TenantAdministration) and the
-/// admin API (DirectoryAdministration).
+/// The statements that store and find keys (the admin layer's key operations).
 extension APIKeyToken {
-    /// scim: may provision through /scim/v2; admin: may use the admin API.
-    public static let scopes = ["scim", "admin"]
-
     /// Stores this token's key: its prefix and hash, never the token.
     func insertStatement(tenantId: String, name: String, scopes: [String], expiresAt: String?, returning: String) -> SQL {
         """

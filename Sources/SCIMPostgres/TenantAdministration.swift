@@ -1,6 +1,7 @@
 import SCIMCore
 
-/// Tenant and API key administration, shared by `scimctl` and (later) the admin API.
+/// The operator's work across tenants (create and list tenants, extension schemas, log retention),
+/// for scimctl. What a tenant's own administrator does goes through the admin layer (`SCIMAdmin`).
 public struct TenantAdministration {
     public struct Tenant: Sendable {
         public var id: String
@@ -8,17 +9,6 @@ public struct TenantAdministration {
         public var name: String
         public var scimEnabled: Bool
         public var createdAt: String
-    }
-
-    public struct APIKey: Sendable {
-        public var id: String
-        public var name: String
-        public var prefix: String
-        public var scopes: [String]
-        public var createdAt: String
-        public var lastUsedAt: String?
-        public var revokedAt: String?
-        public var expiresAt: String?
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -86,57 +76,6 @@ public struct TenantAdministration {
         let rows = try run("select \(unsafeRaw: Self.tenantColumns) from scim.tenants where slug = \(slug)")
         guard !rows.rows.isEmpty else { throw .notFound("No tenant with slug '\(slug)'.") }
         return tenant(rows, 0)
-    }
-
-    public func setSCIMEnabled(slug: String, _ enabled: Bool) throws(Failure) -> Tenant {
-        let rows = try run("update scim.tenants set scim_enabled = \(enabled) where slug = \(slug) returning \(unsafeRaw: Self.tenantColumns)")
-        guard !rows.rows.isEmpty else { throw .notFound("No tenant with slug '\(slug)'.") }
-        return tenant(rows, 0)
-    }
-
-    /// Creates a key and returns it with its token, which exists nowhere else afterwards.
-    public func createKey(tenantSlug: String, name: String, scopes: [String], expiresAt: String? = nil) throws(Failure) -> (APIKey, String) {
-        guard !scopes.isEmpty, scopes.allSatisfy(APIKeyToken.scopes.contains) else {
-            throw .invalid("Scopes must be among \(APIKeyToken.scopes.joined(separator: ", ")).")
-        }
-        guard !name.isEmpty else { throw .invalid("A key needs a name (--name), so it can be recognised and revoked later.") }
-        let owner = try tenant(slug: tenantSlug)
-        let token = APIKeyToken.generate()
-        let rows = try run(token.insertStatement(tenantId: owner.id, name: name, scopes: scopes, expiresAt: expiresAt,
-                                                 returning: Self.keyColumns))
-        return (key(rows, 0), token.token)
-    }
-
-    static let keyColumns = """
-        id, name, prefix, array_to_string(scopes, ',') as scopes,
-        to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as created,
-        to_char(last_used_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as last_used,
-        to_char(revoked_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as revoked,
-        to_char(expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as expires
-        """
-
-    private func key(_ rows: PostgresRows, _ i: Int) -> APIKey {
-        APIKey(id: rows[i, "id"] ?? "", name: rows[i, "name"] ?? "", prefix: rows[i, "prefix"] ?? "",
-               scopes: (rows[i, "scopes"] ?? "").split(separator: ",").map(String.init), createdAt: rows[i, "created"] ?? "",
-               lastUsedAt: rows[i, "last_used"], revokedAt: rows[i, "revoked"], expiresAt: rows[i, "expires"])
-    }
-
-    public func keys(tenantSlug: String) throws(Failure) -> [APIKey] {
-        let owner = try tenant(slug: tenantSlug)
-        let rows = try run("select \(unsafeRaw: Self.keyColumns) from scim.api_keys where tenant_id = \(owner.id)::uuid order by created_at")
-        return (0..<rows.rows.count).map { key(rows, $0) }
-    }
-
-    /// Revokes by prefix (what `key list` shows) or by id.
-    public func revokeKey(tenantSlug: String, key identifier: String) throws(Failure) -> APIKey {
-        let owner = try tenant(slug: tenantSlug)
-        let rows = try run("""
-            update scim.api_keys set revoked_at = coalesce(revoked_at, now())
-            where tenant_id = \(owner.id)::uuid and \(APIKeyToken.keyCondition(identifier))
-            returning \(unsafeRaw: Self.keyColumns)
-            """)
-        guard !rows.rows.isEmpty else { throw .notFound("Tenant '\(tenantSlug)' has no key '\(identifier)'.") }
-        return key(rows, 0)
     }
 
     // MARK: - Extension schemas

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import SCIMAdmin
 import SCIMCore
 import SCIMFastCGI
 import SCIMPostgres
@@ -83,10 +84,10 @@ struct SCIMResponder: ParsableCommand {
             let store = PostgresStore(connection: connection, logger: logger)
             let clock = MonotonicClock { monotonicNanoseconds() }
             let service = SCIMService(store: store, configuration: configuration, clock: clock)
-            let admin = AdminAPI(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix)
+            let admin = AdminJSONAPI(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix)
             let idleWork = IdleWork(store: store, logger: logger, clock: clock)
             return WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger).run({ request in
-                request.path.hasPrefix(AdminAPI.pathPrefix) ? admin.handle(request) : service.handle(request)
+                request.path.hasPrefix(AdminJSONAPI.pathPrefix) ? admin.handle(request) : service.handle(request)
             }, idle: idleWork.run)
         }
         let status = supervisor.run()

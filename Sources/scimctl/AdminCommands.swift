@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SCIMAdmin
 import SCIMCore
 import SCIMPostgres
 
@@ -29,16 +30,13 @@ struct AdminCommand: ParsableCommand {
     @Flag(help: "Show what a mapping change would do, and save nothing.") var dryRun = false
 
     func run() throws {
-        let connection = try global.connection()
-        let store = PostgresStore(connection: connection, logger: Logger(label: "scimctl"))
-        let api = AdminAPI(store: store, publicOrigin: global.origin)
+        let api = AdminJSONAPI(store: try global.store(), publicOrigin: global.origin)
         let parts = path.split(separator: "?", maxSplits: 1)
         var query = parts.count > 1 ? HTTPRequest.parseQuery(String(parts[1])) : []
         if dryRun { query.append((name: "dryRun", value: "true")) }
         let request = HTTPRequest(method: method.uppercased(), path: String(parts.first ?? ""), query: query,
                                   body: Array((data ?? "").utf8), origin: global.origin)
-        let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-        let response = api.handleAsOwner(tenantSlug: tenant, request, actor: "scimctl:\(user)")
+        let response = api.handleAsOwner(tenantSlug: tenant, request, actor: global.actor)
         let text = response.body.isEmpty ? "" : String(decoding: response.body, as: UTF8.self)
         if response.status >= 400 {
             FileHandle.standardError.write(Data("error (\(response.status)): \(text)\n".utf8))
@@ -59,17 +57,16 @@ struct ReapplyCommand: ParsableCommand {
     @Argument(help: "Tenant slug.") var tenant: String
 
     func run() throws {
-        let connection = try global.connection()
-        let store = PostgresStore(connection: connection, logger: Logger(label: "scimctl"))
-        let api = AdminAPI(store: store, publicOrigin: global.origin)
+        let store = try global.store()
+        let api = AdminJSONAPI(store: store, publicOrigin: global.origin)
         // A job of its own, so the run covers every user even when none was pending.
-        let started = api.handleAsOwner(tenantSlug: tenant, HTTPRequest(method: "POST", path: "jobs"), actor: "scimctl")
+        let started = api.handleAsOwner(tenantSlug: tenant, HTTPRequest(method: "POST", path: "jobs"), actor: global.actor)
         guard started.status < 400 else {
             FileHandle.standardError.write(Data("error: \(String(decoding: started.body, as: UTF8.self))\n".utf8))
             throw ExitCode.failure
         }
         let runner = ReapplyJobRunner(store: store)
-        let tenantId = try store.administer(tenantSlug: tenant, actor: "scimctl") { (admin) throws(SCIMError) in admin.tenantId }
+        let tenantId = try global.administer(tenant) { (admin) throws(SCIMError) in admin.tenantId }
         while true {
             switch try runner.runBatch(tenantId: tenantId) {
             case .idle:

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SCIMAdmin
 import SCIMCore
 import SCIMPostgres
 
@@ -10,7 +11,7 @@ struct SCIMControl: ParsableCommand {
         commandName: "scimctl",
         abstract: "Administer the SCIM provisioning server.",
         subcommands: [Migrate.self, TenantCommand.self, SCIMSwitch.self, KeyCommand.self, ExtensionCommand.self, LogCommand.self,
-                      AdminCommand.self, ReapplyCommand.self])
+                      AdminCommand.self, ReapplyCommand.self, ConsoleCommand.self])
 }
 
 struct GlobalOptions: ParsableArguments {
@@ -182,9 +183,10 @@ struct SCIMSwitch: ParsableCommand {
     }
 
     static func set(_ options: GlobalOptions, _ slug: String, _ enabled: Bool) throws {
-        let admin = try options.administration()
-        let tenant = try perform { () throws(TenantAdministration.Failure) in try admin.setSCIMEnabled(slug: slug, enabled) }
-        print("SCIM is now \(tenant.scimEnabled ? "enabled" : "disabled") for \(tenant.slug).")
+        let settings = try options.administer(slug) { (admin) throws(SCIMError) in
+            try admin.updateSettings(SettingsChange(scimEnabled: enabled), endpointBase: options.endpointBase)
+        }
+        print("SCIM is now \(settings["scimEnabled"]?.boolValue == true ? "enabled" : "disabled") for \(slug).")
     }
 }
 
@@ -203,13 +205,13 @@ struct KeyCommand: ParsableCommand {
         @Option(help: "Expiry, an ISO 8601 timestamp (optional).") var expires: String?
 
         func run() throws {
-            let admin = try options.administration()
-            let (key, token) = try perform { () throws(TenantAdministration.Failure) in
-                try admin.createKey(tenantSlug: tenant, name: name, scopes: scope.map(\.rawValue), expiresAt: expires)
+            let key = try options.administer(tenant) { (admin) throws(SCIMError) in
+                try admin.createKey(try NewAPIKey(name: name, scopes: scope.map { APIKeyScope(rawValue: $0.rawValue)! }, expiresAt: expires))
             }
-            print("Created key \(key.prefix) (\(key.name)) with scope \(key.scopes.joined(separator: ",")) for \(tenant).")
+            let scopes = key["scopes"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? ""
+            print("Created key \(key["prefix"]?.stringValue ?? "") (\(key["name"]?.stringValue ?? "")) with scope \(scopes) for \(tenant).")
             print("Copy the token now: it is not stored and cannot be shown again.")
-            print("SCIM_TOKEN=\(token)")
+            print("SCIM_TOKEN=\(key["token"]?.stringValue ?? "")")
         }
     }
 
@@ -219,17 +221,17 @@ struct KeyCommand: ParsableCommand {
         @Argument var tenant: String
 
         func run() throws {
-            let admin = try options.administration()
-            let keys = try perform { () throws(TenantAdministration.Failure) in try admin.keys(tenantSlug: tenant) }
+            let keys = try options.administer(tenant) { (admin) throws(SCIMError) in try admin.keys() }["items"]?.arrayValue ?? []
             if keys.isEmpty { print("No keys: scimctl key create \(tenant) --name NAME --scope scim"); return }
-            print("PREFIX      SCOPES      STATUS    CREATED               LAST USED             NAME")
-            for key in keys {
-                let status = key.revokedAt != nil ? "revoked" : (key.expiresAt.map { "expires \($0)" } ?? "active")
-                print(key.prefix.padding(toLength: 12, withPad: " ", startingAt: 0)
-                      + key.scopes.joined(separator: ",").padding(toLength: 12, withPad: " ", startingAt: 0)
-                      + status.padding(toLength: 10, withPad: " ", startingAt: 0)
-                      + key.createdAt.padding(toLength: 22, withPad: " ", startingAt: 0)
-                      + (key.lastUsedAt ?? "never").padding(toLength: 22, withPad: " ", startingAt: 0) + key.name)
+            print("PREFIX      SCOPES      STATUS    CREATED                           LAST USED                         NAME")
+            for case .object(let key) in keys {
+                func text(_ name: String) -> String? { key[name]?.stringValue }
+                func column(_ value: String, _ width: Int) -> String { value.padding(toLength: width, withPad: " ", startingAt: 0) }
+                let scopes: String = key["scopes"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? ""
+                let status: String = text("revokedAt") != nil ? "revoked" : (text("expiresAt").map { "expires \($0)" } ?? "active")
+                var line = column(text("prefix") ?? "", 12) + column(scopes, 12) + column(status, 10)
+                line += column(text("createdAt") ?? "", 34) + column(text("lastUsedAt") ?? "never", 34) + (text("name") ?? "")
+                print(line)
             }
         }
     }
@@ -241,9 +243,8 @@ struct KeyCommand: ParsableCommand {
         @Argument(help: "The key's prefix (as key list shows) or id.") var key: String
 
         func run() throws {
-            let admin = try options.administration()
-            let revoked = try perform { () throws(TenantAdministration.Failure) in try admin.revokeKey(tenantSlug: tenant, key: key) }
-            print("Revoked key \(revoked.prefix) (\(revoked.name)) of \(tenant).")
+            let revoked = try options.administer(tenant) { (admin) throws(SCIMError) in try admin.revokeKey(key) }
+            print("Revoked key \(revoked["prefix"]?.stringValue ?? "") (\(revoked["name"]?.stringValue ?? "")) of \(tenant).")
         }
     }
 }

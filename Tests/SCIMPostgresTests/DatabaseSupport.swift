@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+@testable import SCIMAdmin
 @testable import SCIMCore
 @testable import SCIMPostgres
 
@@ -28,8 +29,18 @@ enum TestDatabase {
         let admin = TenantAdministration(connection: try connection())
         let slug = "it-" + UUID().uuidString.prefix(13).lowercased()
         let tenant = try admin.createTenant(slug: slug, name: slug, scimEnabled: true)
-        let (_, token) = try admin.createKey(tenantSlug: slug, name: "integration", scopes: ["scim"])
-        return (slug, tenant.id, token)
+        let key = try ownerAdminister(slug) { (admin) throws(SCIMError) in
+            try admin.createKey(try NewAPIKey(name: "integration", scopes: [.scim], expiresAt: nil))
+        }
+        return (slug, tenant.id, key["token"]?.stringValue ?? "")
+    }
+
+    /// Runs an admin-layer operation on the tenant as the database owner, as scimctl does.
+    static func ownerAdminister<T>(_ slug: String, _ body: (any TenantAdministrator) throws(SCIMError) -> T) throws -> T {
+        let store = PostgresStore(connection: try connection(), logger: logger)
+        return try store.administerChecked(tenantSlug: slug, as: .owner(actor: "tests")) { (admin, _) throws(SCIMError) -> T in
+            try body(admin)
+        }
     }
 }
 

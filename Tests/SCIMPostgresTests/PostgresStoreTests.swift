@@ -33,8 +33,7 @@ struct PostgresStoreTests {
         let wrong = String(a.token.dropLast()) + (a.token.hasSuffix("A") ? "B" : "A")
         #expect(try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: a.slug, bearerToken: wrong) } == nil)
         #expect(try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: b.slug, bearerToken: a.token) } == nil)
-        let admin = TenantAdministration(connection: try TestDatabase.connection())
-        _ = try admin.revokeKey(tenantSlug: a.slug, key: a.token)
+        _ = try TestDatabase.ownerAdminister(a.slug) { (admin) throws(SCIMError) in try admin.revokeKey(a.token) }
         #expect(try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: a.slug, bearerToken: a.token) } == nil)
         // Only the hash is stored.
         let rows = try TestDatabase.connection().execute("select count(*) as n from scim.api_keys where secret_hash::text like \("%" + a.token.suffix(40) + "%")")

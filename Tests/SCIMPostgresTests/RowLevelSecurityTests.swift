@@ -20,10 +20,11 @@ struct RowLevelSecurityTests {
     func privileges() throws {
         let app = try appConnection()
         // A revoked key to try to bring back.
-        let owner = TenantAdministration(connection: try TestDatabase.connection())
         let tenant = try TestDatabase.tenant()
-        let (revoked, _) = try owner.createKey(tenantSlug: tenant.slug, name: "revoked", scopes: ["scim"])
-        _ = try owner.revokeKey(tenantSlug: tenant.slug, key: revoked.prefix)
+        _ = try TestDatabase.ownerAdminister(tenant.slug) { (admin) throws(SCIMError) in
+            let revoked = try admin.createKey(try NewAPIKey(name: "revoked", scopes: [.scim], expiresAt: nil))
+            return try admin.revokeKey(revoked["prefix"]?.stringValue ?? "")
+        }
         for statement: SQL in ["create table scim.intruder (x int)", "delete from scim.tenants", "update scim.api_keys set scopes = '{scim,admin}'",
                                "update scim.tenants set slug = 'taken'", "delete from scim.api_keys", "delete from scim.provisioning_log",
                                "update scim.api_keys set revoked_at = null where revoked_at is not null",

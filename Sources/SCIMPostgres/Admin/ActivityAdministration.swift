@@ -1,82 +1,56 @@
+import SCIMAdmin
 import SCIMCore
 
 /// The provisioning log, the errors, the audit of changes, and the tenant's API keys.
 extension DirectoryAdministration {
-    /// Filters of the log and error listings, from query parameters.
-    public struct ActivityFilter {
-        public var since: String?
-        public var until: String?
-        /// An exact status ("409") or a class ("4xx", "5xx").
-        public var status: String?
-        public var resourceType: String?
-        public var text: String?
-        public var kind: String?
-        public var resolved: Bool?
-        public var startIndex = 1
-        public var count = 50
-
-        public init() {}
-
-        public init(_ request: HTTPRequest) throws(SCIMError) {
-            since = request.queryValue("since")
-            until = request.queryValue("until")
-            status = request.queryValue("status")
-            resourceType = request.queryValue("resourceType")
-            text = request.queryValue("text")
-            kind = request.queryValue("kind")
-            if let value = request.queryValue("resolved") {
-                guard let flag = Bool(value) else { throw .badRequest(.invalidValue, "resolved must be true or false.") }
-                resolved = flag
-            }
-            (startIndex, count) = try Self.paging(request)
-            if let status, !(Int(status) != nil || ["1xx", "2xx", "3xx", "4xx", "5xx"].contains(status.lowercased())) {
-                throw .badRequest(.invalidValue, "status must be a status code (409) or a class (4xx).")
-            }
-        }
-
-        /// `startIndex` (1 or more, default 1) and `count` (0 to 500, default 50) of any admin listing.
-        static func paging(_ request: HTTPRequest) throws(SCIMError) -> (startIndex: Int, count: Int) {
-            var paging = (startIndex: 1, count: 50)
-            if let value = request.queryValue("startIndex") {
-                guard let index = Int(value), index >= 1 else { throw .badRequest(.invalidValue, "startIndex must be 1 or more.") }
-                paging.startIndex = index
-            }
-            if let value = request.queryValue("count") {
-                guard let count = Int(value), (0...500).contains(count) else { throw .badRequest(.invalidValue, "count must be 0 to 500.") }
-                paging.count = count
-            }
-            return paging
-        }
-
-        var statusRange: (Int?, Int?) {
-            guard let status else { return (nil, nil) }
-            if let exact = Int(status) { return (exact, exact) }
-            let hundred = (Int(String(status.prefix(1))) ?? 0) * 100
-            return (hundred, hundred + 99)
-        }
-
-        var textPattern: String? { text.map { "%" + DirectoryAdministration.likeEscaped($0.lowercased()) + "%" } }
+    /// The SCIM page's status panel; every part reads the (tenant_id, logged_at) index.
+    public func activitySummary(hours: Int) throws(SCIMError) -> ActivitySummary {
+        let last = try transaction.query("""
+            select l.logged_at, coalesce(l.key_name || ' (' || l.key_prefix || ')', l.key_prefix) as key, l.status
+            from scim.provisioning_log l where l.tenant_id = \(tenant) order by l.logged_at desc limit 1
+            """)
+        let lastWrite = try transaction.query("""
+            select l.logged_at from scim.provisioning_log l
+            where l.tenant_id = \(tenant) and l.logged_at > now() - interval '90 days'
+              and l.method in ('POST', 'PUT', 'PATCH', 'DELETE') and l.status < 300
+            order by l.logged_at desc limit 1
+            """)
+        let hourly = try transaction.query("""
+            select to_char(h.hour at time zone 'UTC', 'YYYY-MM-DD"T"HH24:00"Z"') as hour,
+                   count(l.status) as requests, count(l.status) filter (where l.status >= 400) as failures
+            from generate_series(date_trunc('hour', now()) - make_interval(hours => \(hours - 1)), date_trunc('hour', now()),
+                                 interval '1 hour') as h(hour)
+            left join scim.provisioning_log l
+                   on l.tenant_id = \(tenant) and l.logged_at >= h.hour and l.logged_at < h.hour + interval '1 hour'
+            group by h.hour order by h.hour
+            """)
+        let open = try transaction.query("""
+            select count(*) as open from scim.provisioning_errors where tenant_id = \(tenant) and resolved_at is null
+            """)
+        return ActivitySummary(
+            lastRequest: last[0, "logged_at"].map { ActivitySummary.LastRequest(at: $0, key: last[0, "key"], status: Int(last[0, "status"] ?? "") ?? 0) },
+            lastSuccessfulWriteAt: lastWrite[0, "logged_at"],
+            hours: (0..<hourly.rows.count).map { i in
+                ActivitySummary.Hour(start: hourly[i, "hour"] ?? "", requests: Int(hourly[i, "requests"] ?? "") ?? 0,
+                                     failures: Int(hourly[i, "failures"] ?? "") ?? 0)
+            },
+            openErrors: Int(open[0, "open"] ?? "") ?? 0)
     }
 
-    static func timestamp(_ text: String?) throws(SCIMError) -> String? {
-        guard let text else { return nil }
-        // Checked by PostgreSQL; only the shape is checked here, so the error names the parameter.
-        guard text.count <= 40, text.first?.isNumber == true else {
-            throw .badRequest(.invalidValue, "since/until must be timestamps such as 2026-11-29T10:00:00Z.")
-        }
-        return text
+    static func textPattern(_ filter: ActivityFilter) -> String? {
+        filter.text.map { "%" + likeEscaped($0.lowercased()) + "%" }
     }
 
     public func log(_ filter: ActivityFilter) throws(SCIMError) -> JSONObject {
         let (low, high) = filter.statusRange
         let condition: SQL = """
             l.tenant_id = \(tenant)
-            and l.logged_at >= coalesce(\(try Self.timestamp(filter.since))::timestamptz, '-infinity')
-            and l.logged_at < coalesce(\(try Self.timestamp(filter.until))::timestamptz, 'infinity')
+            and l.logged_at >= coalesce(\(filter.since)::timestamptz, '-infinity')
+            and l.logged_at < coalesce(\(filter.until)::timestamptz, 'infinity')
             and l.status between coalesce(\(low.map(String.init))::int, 0) and coalesce(\(high.map(String.init))::int, 999)
             and (\(filter.resourceType)::text is null or l.resource_type = \(filter.resourceType))
-            and (\(filter.textPattern)::text is null or lower(coalesce(l.subject, '')) like \(filter.textPattern)
-                 or lower(l.path) like \(filter.textPattern) or lower(coalesce(l.detail, '')) like \(filter.textPattern))
+            and (\(Self.textPattern(filter))::text is null or lower(coalesce(l.subject, '')) like \(Self.textPattern(filter))
+                 or lower(l.path) like \(Self.textPattern(filter)) or lower(coalesce(l.detail, '')) like \(Self.textPattern(filter)))
             """
         let total = Int(try transaction.query("select count(*) as total from scim.provisioning_log l where \(condition)")[0, "total"] ?? "0") ?? 0
         let items = try json("""
@@ -94,13 +68,13 @@ extension DirectoryAdministration {
     public func errors(_ filter: ActivityFilter) throws(SCIMError) -> JSONObject {
         let condition: SQL = """
             e.tenant_id = \(tenant)
-            and e.last_seen_at >= coalesce(\(try Self.timestamp(filter.since))::timestamptz, '-infinity')
-            and e.last_seen_at < coalesce(\(try Self.timestamp(filter.until))::timestamptz, 'infinity')
+            and e.last_seen_at >= coalesce(\(filter.since)::timestamptz, '-infinity')
+            and e.last_seen_at < coalesce(\(filter.until)::timestamptz, 'infinity')
             and (\(filter.kind)::text is null or e.kind = \(filter.kind))
             and (\(filter.resourceType)::text is null or e.resource_type = \(filter.resourceType))
             and (\(filter.resolved)::boolean is null or (e.resolved_at is not null) = \(filter.resolved)::boolean)
-            and (\(filter.textPattern)::text is null or lower(coalesce(e.subject, '')) like \(filter.textPattern)
-                 or lower(e.detail) like \(filter.textPattern) or lower(e.cause) like \(filter.textPattern))
+            and (\(Self.textPattern(filter))::text is null or lower(coalesce(e.subject, '')) like \(Self.textPattern(filter))
+                 or lower(e.detail) like \(Self.textPattern(filter)) or lower(e.cause) like \(Self.textPattern(filter)))
             """
         let total = Int(try transaction.query("select count(*) as total from scim.provisioning_errors e where \(condition)")[0, "total"] ?? "0") ?? 0
         let items = try json("""
@@ -164,14 +138,9 @@ extension DirectoryAdministration {
         return Self.page(items, total: items.arrayValue?.count ?? 0, startIndex: 1)
     }
 
-    /// `{"name": "...", "scopes": ["scim"], "expiresAt": "..."}`; the answer holds the token, once.
-    public func createKey(_ body: JSONObject) throws(SCIMError) -> JSONObject {
-        let name = try Self.requiredText(body, "name", "a key")
-        let scopes = body["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? ["scim"]
-        guard !scopes.isEmpty, scopes.allSatisfy(APIKeyToken.scopes.contains) else {
-            throw .badRequest(.invalidValue, "\"scopes\" is a list of \"scim\" (provisioning) and \"admin\" (this API).")
-        }
-        return try insertKey(name: name, scopes: scopes, expiresAt: try Self.timestamp(body["expiresAt"]?.stringValue))
+    /// The answer holds the token, once.
+    public func createKey(_ key: NewAPIKey) throws(SCIMError) -> JSONObject {
+        try insertKey(name: key.name, scopes: key.scopes.map(\.rawValue), expiresAt: key.expiresAt)
     }
 
     func insertKey(name: String, scopes: [String], expiresAt: String?) throws(SCIMError) -> JSONObject {
@@ -196,9 +165,7 @@ extension DirectoryAdministration {
 
     /// A new key with the same name and scopes; the old one keeps working for `overlapHours`
     /// (so the identity provider can be switched over without a failed cycle), then expires.
-    public func rotateKey(_ id: String, _ body: JSONObject) throws(SCIMError) -> JSONObject {
-        let overlap = body["overlapHours"]?.intValue ?? 24
-        guard (0...720).contains(overlap) else { throw .badRequest(.invalidValue, "\"overlapHours\" must be 0 to 720.") }
+    public func rotateKey(_ id: String, overlapHours overlap: Int) throws(SCIMError) -> JSONObject {
         guard let old = try object("""
             update scim.api_keys set expires_at = least(coalesce(expires_at, 'infinity'), now() + make_interval(hours => \(overlap)))
             where tenant_id = \(tenant) and revoked_at is null and \(APIKeyToken.keyCondition(id))

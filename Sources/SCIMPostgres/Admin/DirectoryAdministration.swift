@@ -1,3 +1,4 @@
+import SCIMAdmin
 import SCIMCore
 
 /// What an administrator of one tenant does to its provisioning: settings, mappings, departments,
@@ -57,25 +58,10 @@ public struct DirectoryAdministration {
         return settings
     }
 
-    public func updateSettings(_ body: JSONObject, endpointBase: String) throws(SCIMError) -> JSONObject {
+    public func updateSettings(_ change: SettingsChange, endpointBase: String) throws(SCIMError) -> JSONObject {
         let before = try settings(endpointBase: endpointBase)
-        var enabled: Bool?
-        var unmapped: String?
-        for member in body.members {
-            let (name, value) = (member.key, member.value)
-            switch name {
-            case "scimEnabled":
-                guard let flag = value.boolValue else { throw .badRequest(.invalidValue, "\"scimEnabled\" must be true or false.") }
-                enabled = flag
-            case "unmappedDepartment":
-                guard let text = value.stringValue, ["record_error", "create"].contains(text) else {
-                    throw .badRequest(.invalidValue, "\"unmappedDepartment\" must be \"record_error\" or \"create\".")
-                }
-                unmapped = text
-            default:
-                throw .badRequest(.invalidValue, "Unknown setting \"\(name.prefix(100))\"; settings are scimEnabled and unmappedDepartment.")
-            }
-        }
+        let enabled = change.scimEnabled
+        let unmapped = change.unmappedDepartment?.rawValue
         try transaction.query("""
             update scim.tenants set scim_enabled = coalesce(\(enabled)::boolean, scim_enabled),
                                     unmapped_department = coalesce(\(unmapped)::text, unmapped_department),
@@ -355,3 +341,5 @@ public struct DirectoryAdministration {
     }
 }
 
+
+extension DirectoryAdministration: TenantAdministrator {}

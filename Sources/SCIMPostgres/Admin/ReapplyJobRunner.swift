@@ -78,18 +78,3 @@ public final class IdleWork {
         }
     }
 }
-
-extension PostgresStore {
-    /// Runs `body` as an administrator of the tenant with this slug, in one transaction (scimctl).
-    public func administer<T>(tenantSlug: String, actor: String,
-                              _ body: (DirectoryAdministration) throws(SCIMError) -> T) throws(SCIMError) -> T {
-        try transaction { (transaction) throws(SCIMError) -> T in
-            guard let transaction = transaction as? PostgresTransaction else { throw .internalError("Not a PostgreSQL transaction.") }
-            let rows = try transaction.query("""
-                select id, set_config('scim.tenant_id', id::text, true) from scim.tenants where slug = \(tenantSlug)
-                """)
-            guard let tenantId = rows[0, "id"] else { throw .notFound("No tenant with slug '\(tenantSlug)'.") }
-            return try body(DirectoryAdministration(transaction: transaction, tenantId: tenantId, actor: actor))
-        }
-    }
-}

@@ -17,15 +17,15 @@ import SCIMCore
 ///     GET         errors               GET errors/summary        POST errors/{id}/resolve
 ///     GET  POST   jobs                 GET jobs/{id}              (POST: re-apply all mappings now)
 ///     GET         changes
-public final class AdminAPI {
+public struct AdminJSONAPI {
     public static let pathPrefix = "/admin/v1/"
 
-    let store: PostgresStore
+    let store: any AdminStore
     /// The public origin (`https://scim.example.com`) when it differs from the request's.
     let publicOrigin: String?
     let scimPathPrefix: String
 
-    public init(store: PostgresStore, publicOrigin: String?, scimPathPrefix: String = "/scim/v2/") {
+    public init(store: any AdminStore, publicOrigin: String?, scimPathPrefix: String = "/scim/v2/") {
         self.store = store
         self.publicOrigin = publicOrigin
         self.scimPathPrefix = scimPathPrefix
@@ -36,20 +36,10 @@ public final class AdminAPI {
         guard let tenant = segments.first, Route.isValidSlug(tenant) else {
             return .error(.notFound("The URL must name a tenant: \(Self.pathPrefix)TENANT/settings."))
         }
-        let endpointBase = (publicOrigin ?? request.origin) + scimPathPrefix
         var response: HTTPResponse
         do {
-            response = try store.transaction { (transaction) throws(SCIMError) -> HTTPResponse in
-                guard let transaction = transaction as? PostgresTransaction,
-                      let key = try transaction.authenticate(tenantSlug: tenant, bearerToken: try BearerToken.from(request)) else {
-                    throw .unauthorized("The bearer token is not valid for this tenant.")
-                }
-                guard key.scopes.contains("admin") else {
-                    throw .forbidden("This API key does not have the 'admin' scope; the admin API needs an admin key (a scim key only provisions).")
-                }
-                let admin = DirectoryAdministration(transaction: transaction, tenantId: key.tenantId, actor: "admin-api:\(key.keyPrefix)")
-                return try route(request, Array(segments.dropFirst()), admin, endpointBase: endpointBase)
-            }
+            let token = try BearerToken.from(request)
+            response = try handle(request, path: Array(segments.dropFirst()), tenantSlug: tenant, as: .apiKey(bearerToken: token))
         } catch {
             response = .error(error)
         }
@@ -58,18 +48,25 @@ public final class AdminAPI {
     }
 
     /// The same endpoints for the database owner (scimctl): no key, the tenant by slug, `actor` audited.
+    /// `request.path` is what follows `/admin/v1/TENANT/`.
     public func handleAsOwner(tenantSlug: String, _ request: HTTPRequest, actor: String) -> HTTPResponse {
         let segments = request.path.split(separator: "/").map { HTTPRequest.percentDecode($0) ?? String($0) }
         do {
-            return try store.administer(tenantSlug: tenantSlug, actor: actor) { (admin) throws(SCIMError) -> HTTPResponse in
-                try route(request, segments, admin, endpointBase: (publicOrigin ?? request.origin) + scimPathPrefix)
-            }
+            return try handle(request, path: segments, tenantSlug: tenantSlug, as: .owner(actor: actor))
         } catch {
             return .error(error)
         }
     }
 
-    private func route(_ request: HTTPRequest, _ path: [String], _ admin: DirectoryAdministration,
+    private func handle(_ request: HTTPRequest, path: [String], tenantSlug: String,
+                        as principal: AdminPrincipal) throws(SCIMError) -> HTTPResponse {
+        let endpointBase = (publicOrigin ?? request.origin) + scimPathPrefix
+        return try store.administerChecked(tenantSlug: tenantSlug, as: principal) { (admin, _) throws(SCIMError) -> HTTPResponse in
+            try route(request, path, admin, endpointBase: endpointBase)
+        }
+    }
+
+    private func route(_ request: HTTPRequest, _ path: [String], _ admin: any TenantAdministrator,
                        endpointBase: String) throws(SCIMError) -> HTTPResponse {
         let method = request.method.uppercased()
         let dryRun = request.queryValue("dryRun").map { $0.lowercased() == "true" } ?? false
@@ -81,21 +78,21 @@ public final class AdminAPI {
                 throw .methodNotAllowed("\(method) is not supported on \(path.joined(separator: "/")).", allow: methods)
             }
         }
-        let (index, count) = try DirectoryAdministration.ActivityFilter.paging(request)
+        let (index, count) = try Self.paging(request)
 
         switch (path.first ?? "", path.count) {
         case ("settings", 1):
             try allow("GET, PATCH")
-            return ok(method == "GET" ? try admin.settings(endpointBase: endpointBase) : try admin.updateSettings(try body(), endpointBase: endpointBase))
+            return ok(method == "GET" ? try admin.settings(endpointBase: endpointBase) : try admin.updateSettings(try Self.settingsChange(try body()), endpointBase: endpointBase))
         case ("keys", 1):
             try allow("GET, POST")
-            return method == "GET" ? ok(try admin.keys()) : created(try admin.createKey(try body()))
+            return method == "GET" ? ok(try admin.keys()) : created(try admin.createKey(try Self.newKey(try body())))
         case ("keys", 2):
             try allow("DELETE")
             return ok(try admin.revokeKey(path[1]))
         case ("keys", 3) where path[2] == "rotate":
             try allow("POST")
-            return created(try admin.rotateKey(path[1], request.body.isEmpty ? JSONObject() : try body()))
+            return created(try admin.rotateKey(path[1], overlapHours: try Self.overlapHours(request.body.isEmpty ? JSONObject() : try body())))
         case ("column-mappings", 1):
             try allow("GET, POST")
             return method == "GET" ? ok(try admin.columnMappings()) : created(try admin.saveColumnMapping(id: nil, try body(), dryRun: dryRun))
@@ -154,10 +151,10 @@ public final class AdminAPI {
             return ok(try admin.revokeRole(userId: path[1], roleId: path[3]))
         case ("log", 1):
             try allow("GET")
-            return ok(try admin.log(try DirectoryAdministration.ActivityFilter(request)))
+            return ok(try admin.log(try Self.activityFilter(request)))
         case ("errors", 1):
             try allow("GET")
-            return ok(try admin.errors(try DirectoryAdministration.ActivityFilter(request)))
+            return ok(try admin.errors(try Self.activityFilter(request)))
         case ("errors", 2) where path[1] == "summary":
             try allow("GET")
             return ok(try admin.errorSummary())

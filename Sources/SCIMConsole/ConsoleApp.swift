@@ -1,0 +1,2 @@
+import SCIMAdmin
+import SCIMCore
