@@ -73,7 +73,11 @@ public struct WorkerLoop {
             }
             if let type = parameters["CONTENT_TYPE"] { headers["content-type"] = type }
             let scheme = parameters["HTTPS"].map { $0.lowercased() == "on" } == true ? "https" : (parameters["REQUEST_SCHEME"] ?? "http")
-            let host = parameters["HTTP_HOST"] ?? parameters["SERVER_NAME"] ?? "localhost"
+            var host = parameters["HTTP_HOST"] ?? parameters["SERVER_NAME"] ?? "localhost"
+            // Debian's fastcgi_params pass nginx's $host, which has no port; a browser's Origin has one.
+            if !host.contains(":"), let port = parameters["SERVER_PORT"], port != (scheme == "https" ? "443" : "80") {
+                host += ":" + port
+            }
             var request = HTTPRequest(method: method, path: path, query: HTTPRequest.parseQuery(rawQuery), headers: headers,
                                       body: body, origin: "\(scheme)://\(host)")
             request.requestId = requestId

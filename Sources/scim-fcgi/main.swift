@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import SCIMAdmin
+import SCIMConsole
 import SCIMCore
 import SCIMFastCGI
 import SCIMPostgres
@@ -85,9 +86,13 @@ struct SCIMResponder: ParsableCommand {
             let clock = MonotonicClock { monotonicNanoseconds() }
             let service = SCIMService(store: store, configuration: configuration, clock: clock)
             let admin = AdminJSONAPI(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix)
+            let console = ConsoleApp(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix,
+                                     now: { Double(time(nil)) })
             let idleWork = IdleWork(store: store, logger: logger, clock: clock)
             return WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger).run({ request in
-                request.path.hasPrefix(AdminJSONAPI.pathPrefix) ? admin.handle(request) : service.handle(request)
+                if request.path.hasPrefix(AdminJSONAPI.pathPrefix) { return admin.handle(request) }
+                if request.path == ConsoleApp.pathPrefix || request.path.hasPrefix(ConsoleApp.pathPrefix + "/") { return console.handle(request) }
+                return service.handle(request)
             }, idle: idleWork.run)
         }
         let status = supervisor.run()

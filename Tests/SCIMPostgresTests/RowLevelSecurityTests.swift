@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SCIMAdmin
 @testable import SCIMCore
 @testable import SCIMPostgres
 

@@ -32,7 +32,7 @@ public struct ConsoleInvite: Sendable, Equatable {
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         guard address.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
               !address.contains(where: { $0 == " " || $0.isNewline }) else {
-            throw .badRequest(.invalidValue, "Enter an e-mail address such as name@example.com.")
+            throw .invalidField("email", "Enter an e-mail address such as name@example.com.")
         }
         self.email = address
         self.tokenHash = tokenHash

@@ -18,10 +18,10 @@ public struct NewAPIKey: Sendable, Equatable {
     public init(name: String, scopes: [APIKeyScope], expiresAt: String?) throws(SCIMError) {
         let trimmed = String(Substring(name).trimmingSpacesSubstring)
         guard !trimmed.isEmpty, trimmed.count <= 200 else {
-            throw .badRequest(.invalidValue, "A key needs \"name\": a non-empty string of at most 200 characters.")
+            throw .invalidField("name", "A key needs \"name\": a non-empty string of at most 200 characters.")
         }
         guard !scopes.isEmpty else {
-            throw .badRequest(.invalidValue, "\"scopes\" is a list of \"scim\" (provisioning) and \"admin\" (this API).")
+            throw .invalidField("scopes", "\"scopes\" is a list of \"scim\" (provisioning) and \"admin\" (this API).")
         }
         self.name = trimmed
         self.scopes = scopes
@@ -33,7 +33,7 @@ public struct NewAPIKey: Sendable, Equatable {
         var scopes: [APIKeyScope] = []
         for name in names {
             guard let scope = APIKeyScope(rawValue: name) else {
-                throw .badRequest(.invalidValue, "\"scopes\" is a list of \"scim\" (provisioning) and \"admin\" (this API).")
+                throw .invalidField("scopes", "\"scopes\" is a list of \"scim\" (provisioning) and \"admin\" (this API).")
             }
             if !scopes.contains(scope) { scopes.append(scope) }
         }
@@ -48,7 +48,7 @@ public enum AdminTimestamp {
     public static func validated(_ text: String?, name: String) throws(SCIMError) -> String? {
         guard let text else { return nil }
         guard text.count <= 40, text.first?.isNumber == true else {
-            throw .badRequest(.invalidValue, "\(name) must be a timestamp such as 2026-11-29T10:00:00Z.")
+            throw .invalidField(name, "\(name) must be a timestamp such as 2026-11-29T10:00:00Z.")
         }
         return text
     }

@@ -29,6 +29,9 @@ public struct SCIMError: Error, Sendable, Equatable, CustomStringConvertible {
     public var detail: String
     /// Extra response headers the status calls for (`WWW-Authenticate` on 401, `Retry-After` on 503/429).
     public var headers: [(String, String)]
+    /// The input field an `invalidValue` is about, when one is: where a form shows the message.
+    /// Not sent on the wire.
+    public var field: String?
 
     public init(status: Int, scimType: SCIMErrorType? = nil, detail: String, headers: [(String, String)] = []) {
         self.status = status
@@ -57,6 +60,13 @@ public struct SCIMError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public static func badRequest(_ type: SCIMErrorType, _ detail: String) -> SCIMError {
         SCIMError(status: 400, scimType: type, detail: detail)
+    }
+
+    /// 400 invalidValue about one input field.
+    public static func invalidField(_ field: String, _ detail: String) -> SCIMError {
+        var error = SCIMError(status: 400, scimType: .invalidValue, detail: detail)
+        error.field = field
+        return error
     }
     public static func notFound(_ detail: String) -> SCIMError { SCIMError(status: 404, detail: detail) }
     public static func conflict(_ detail: String) -> SCIMError {

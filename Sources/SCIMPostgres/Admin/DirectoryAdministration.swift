@@ -343,3 +343,21 @@ public struct DirectoryAdministration {
 
 
 extension DirectoryAdministration: TenantAdministrator {}
+
+extension DirectoryAdministration {
+    public func provisionedGroups(startIndex: Int, count: Int, text: String?) throws(SCIMError) -> JSONObject {
+        let pattern = text.map { "%" + Self.likeEscaped($0.lowercased()) + "%" }
+        let condition: SQL = "g.tenant_id = \(tenant) and (\(pattern)::text is null or lower(g.display_name) like \(pattern))"
+        let total = Int(try transaction.query("select count(*) as total from scim.groups g where \(condition)")[0, "total"] ?? "0") ?? 0
+        let items = try json("""
+            select coalesce(json_agg(json_build_object('id', g.id, 'displayName', g.display_name, 'externalId', g.external_id,
+                       'members', (select count(*) from scim.group_members m where m.tenant_id = g.tenant_id and m.group_id = g.id),
+                       'roles', (select coalesce(json_agg(r.name order by r.name), '[]') from app.group_roles gr
+                                 join app.roles r on r.tenant_id = gr.tenant_id and r.id = gr.role_id
+                                 where gr.tenant_id = g.tenant_id and gr.group_id = g.id))
+                       order by lower(g.display_name)), '[]')::text
+            from (select * from scim.groups g where \(condition) order by lower(g.display_name) limit \(count) offset \(startIndex - 1)) g
+            """)
+        return Self.page(items, total: total, startIndex: startIndex)
+    }
+}

@@ -1,0 +1,86 @@
+import SCIMAdmin
+import SCIMCore
+
+/// Users and groups: provisioned users with their department, state and roles (and why), and
+/// provisioned groups with their members and the roles they grant.
+struct DirectoryPage {
+    struct Person {
+        let username: String
+        let displayName: String
+        let department: String
+        let active: String
+        let roles: String
+        let href: String
+    }
+
+    struct Group {
+        let displayName: String
+        let members: Int
+        let roles: String
+    }
+
+    let layout: Layout
+    let text: String
+    let people: [Person]
+    let hasPeople: Bool
+    let groups: [Group]
+    let hasGroups: Bool
+    let paging: Paging
+
+    init(user: ConsoleUser, users: JSONObject, groups: JSONObject, text: String) {
+        layout = Layout(title: "Users and groups", section: "directory", user: user)
+        self.text = text
+        people = (users["items"]?.arrayValue ?? []).compactMap(\.objectValue).map { person in
+            Person(username: person["username"]?.stringValue ?? "", displayName: person["displayName"]?.stringValue ?? "",
+                   department: person["department"]?.stringValue ?? "—", active: person["active"]?.boolValue == true ? "Active" : "Inactive",
+                   roles: DirectoryPage.roles(person), href: "/console/\(user.tenantSlug)/directory/users/\(person["id"]?.stringValue ?? "")")
+        }
+        hasPeople = !people.isEmpty
+        self.groups = (groups["items"]?.arrayValue ?? []).compactMap(\.objectValue).map { group in
+            let roles = (group["roles"]?.arrayValue ?? []).compactMap(\.stringValue)
+            return Group(displayName: group["displayName"]?.stringValue ?? "", members: group["members"]?.intValue ?? 0,
+                         roles: roles.isEmpty ? "—" : roles.joined(separator: ", "))
+        }
+        hasGroups = !self.groups.isEmpty
+        paging = Paging(users, basePath: "/console/\(user.tenantSlug)/directory", query: text.isEmpty ? [] : [("text", text)])
+    }
+
+    /// "Editor (from group Editors), Auditor (manual)".
+    static func roles(_ person: JSONObject) -> String {
+        let roles = (person["roles"]?.arrayValue ?? []).compactMap(\.objectValue).map { role in
+            let name = role["role"]?.stringValue ?? ""
+            if role["source"]?.stringValue == "manual" { return "\(name) (manual)" }
+            return "\(name) (from group \(role["group"]?.stringValue ?? "?"))"
+        }
+        return roles.isEmpty ? "—" : roles.joined(separator: ", ")
+    }
+}
+
+/// One user: the SCIM resource's identity, the application user it became, its roles and why,
+/// and its recent log entries.
+struct UserPage {
+    struct Field {
+        let name: String
+        let value: String
+    }
+
+    let layout: Layout
+    let username: String
+    let scimUserId: String
+    let fields: [Field]
+    let roles: String
+    let entries: [LogsPage.Entry]
+    let hasEntries: Bool
+
+    init(user: ConsoleUser, person: JSONObject, log: JSONObject) {
+        username = person["username"]?.stringValue ?? ""
+        layout = Layout(title: "User \(username)", section: "directory", user: user)
+        scimUserId = person["scimUserId"]?.stringValue ?? ""
+        fields = person.members.filter { !["id", "roles", "scimUserId"].contains($0.key) }.map { member in
+            Field(name: member.key, value: member.value == .null ? "—" : member.value.stringValue ?? member.value.serialized())
+        }
+        roles = DirectoryPage.roles(person)
+        entries = LogsPage(user: user, log: log, filter: LogsPage.Filter()).entries
+        hasEntries = !entries.isEmpty
+    }
+}
