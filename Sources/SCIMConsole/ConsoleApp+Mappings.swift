@@ -19,7 +19,11 @@ extension ConsoleApp {
             let body = Self.mappingBody(form)
             let result: JSONObject
             switch route[1] {
-            case "column": result = try admin.saveColumnMapping(id: nil, body, dryRun: dryRun)
+            case "column":
+                // One mapping per application field: choosing a mapped field changes its mapping.
+                let existing = (try admin.columnMappings()["items"]?.arrayValue ?? []).compactMap(\.objectValue)
+                    .first { $0["field"]?.stringValue == form.field }?["id"]?.stringValue
+                result = try admin.saveColumnMapping(id: existing, body, dryRun: dryRun)
             case "department": result = try admin.saveDepartmentMapping(id: nil, body, dryRun: dryRun)
             default: result = try admin.saveGroupRoleMapping(id: nil, body, dryRun: dryRun)
             }

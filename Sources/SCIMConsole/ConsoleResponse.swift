@@ -3,13 +3,14 @@ import SCIMCore
 /// Console answers: HTML pages with the headers every page carries, and redirects.
 enum ConsoleResponse {
     /// No inline script or style, no framing, forms only to ourselves; `no-store` because pages
-    /// show session-bound data and, once, new secrets.
+    /// show session-bound data and, once, new secrets. `same-origin` referrers (not `no-referrer`)
+    /// because under `no-referrer` a browser sends `Origin: null` with our own forms.
     static let securityHeaders: [(String, String)] = [
         ("Content-Security-Policy",
          "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
         ("X-Frame-Options", "DENY"),
         ("X-Content-Type-Options", "nosniff"),
-        ("Referrer-Policy", "no-referrer"),
+        ("Referrer-Policy", "same-origin"),
         ("Cache-Control", "no-store"),
     ]
 

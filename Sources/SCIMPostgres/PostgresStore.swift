@@ -74,8 +74,17 @@ public final class PostgresStore: ResourceStore {
                                              \(entry.method) || ' ' || \(String(entry.path.prefix(300))) || ': ' || coalesce(\(entry.detail), ''),
                                              \(rejection?.suggestion), \(entry.requestId))
                     from tenant t where \(rejection?.cause)::text is not null
+                ),
+                settled as (
+                    update scim.provisioning_errors e set resolved_at = now(), resolved_by = 'system'
+                    from tenant t
+                    where \(entry.settlesRejections)::boolean and e.tenant_id = t.id and e.kind = 'rejected_request'
+                      and e.resolved_at is null and e.resource_type = \(entry.resourceType)
+                      and (e.resource_id = \(entry.resourceId) or lower(e.resource_id) = lower(\(entry.subject))
+                           or lower(e.subject) = lower(\(entry.subject)))
+                    returning 1
                 )
-                select (select count(*) from rejected) as rejected
+                select (select count(*) from rejected) as rejected, (select count(*) from settled) as settled
                 """, prepared: true)
         } catch {
             logger.warning("provisioning log row not written", metadata: ["error": "\(error)", "request_id": "\(entry.requestId)"])

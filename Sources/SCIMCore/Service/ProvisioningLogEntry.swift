@@ -40,8 +40,17 @@ extension ProvisioningLogEntry {
     /// what to do about it. nil for outcomes that need no action: successes, a GET of something
     /// absent (Entra probes for users before creating them) and a lost ETag race (the client
     /// re-reads and retries by itself).
+    /// A successful write of a user or group: it settles the refused requests about the same
+    /// resource (the identity provider's retry went through, or the data was corrected).
+    public var settlesRejections: Bool {
+        (200..<300).contains(status) && ["POST", "PUT", "PATCH", "DELETE"].contains(method.uppercased())
+            && resourceType != nil && (resourceId != nil || subject != nil)
+    }
+
     public var rejection: (cause: String, suggestion: String)? {
-        guard status >= 400, !(status == 404 && method.uppercased() == "GET"), status != 412 else { return nil }
+        // A GET of something absent is a lookup, and a DELETE of something already gone has
+        // reached its goal: neither is a problem for anyone to act on.
+        guard status >= 400, !(status == 404 && ["GET", "DELETE"].contains(method.uppercased())), status != 412 else { return nil }
         let cause = "\(status)" + (scimType.map { " \($0)" } ?? "")
         let suggestion: String
         switch status {

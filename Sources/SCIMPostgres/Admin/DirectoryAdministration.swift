@@ -68,6 +68,14 @@ public struct DirectoryAdministration {
                                     mapping_version = mapping_version + coalesce(\(unmapped)::text <> unmapped_department, false)::int
             where id = \(tenant)
             """)
+        if enabled == true {
+            // Requests refused while SCIM was off have their cause gone; one refused for another
+            // reason (a key without the scim scope) opens again on its next attempt.
+            try transaction.query("""
+                update scim.provisioning_errors set resolved_at = now(), resolved_by = 'system'
+                where tenant_id = \(tenant) and kind = 'rejected_request' and cause = '403' and resolved_at is null
+                """)
+        }
         let after = try settings(endpointBase: endpointBase)
         try audit("settings", "update", old: .object(before), new: .object(after))
         return after
