@@ -19,6 +19,10 @@ case "${1:-up}" in
         done
         token=$(scimctl key create demo --name quickstart-demo --scope scim | sed -n 's/^SCIM_TOKEN=//p')
         admin_token=$(scimctl key create demo --name quickstart-admin --scope admin | sed -n 's/^SCIM_TOKEN=//p')
+        # A one-time link for the demo administrator of the console (a new one each run; for a
+        # console user who already has a password it sets a new one).
+        invite_url=$(scimctl console invite demo --email admin@demo.example.com | sed -n 's/^CONSOLE_INVITE_URL=//p')
+        console_url="http://$HTTP_LISTEN/console/sign-in?tenant=demo"
         url="http://$HTTP_LISTEN/scim/v2/demo"
         admin_url="http://$HTTP_LISTEN/admin/v1/demo"
         cat <<MSG
@@ -29,6 +33,11 @@ The SCIM server is running.
   Admin API:                          $admin_url
   Admin token (shown once):           $admin_token
 
+The admin console, in a browser:
+  Sign in:                            $console_url
+  Invitation for admin@demo.example.com (choose a password; single use, 24 hours):
+    $invite_url
+
 Try it:
   curl -s -H "Authorization: Bearer $token" "$url/Users?filter=userName%20eq%20%22nobody%22"
   curl -s -H "Authorization: Bearer $admin_token" "$admin_url/column-mappings"
@@ -37,6 +46,8 @@ SCIM_URL=$url
 SCIM_TOKEN=$token
 ADMIN_URL=$admin_url
 ADMIN_TOKEN=$admin_token
+CONSOLE_URL=$console_url
+CONSOLE_INVITE_URL=$invite_url
 MSG
         ;;
     stop|down)

@@ -4,6 +4,8 @@
 # first (as ./deploy/quickstart.sh does) and leaves it running.
 source "$(dirname "$0")/lib/stack.sh"
 
+# The browser suite needs Debian's Chromium and its driver; the stack itself does not.
+DEB_PACKAGES+=(chromium chromium-driver fonts-dejavu-core)
 stack_up
 
 export SCIM_TEST_BASE_URL="http://$HTTP_LISTEN"
@@ -32,6 +34,15 @@ status=${PIPESTATUS[0]}
 if [ "$status" -ne 0 ]; then
     say "tests failed (exit $status); full output in $LOG_DIR/test-output.log"
     exit "$status"
+fi
+
+# The console in a real browser (Selenium driving Debian's Chromium), found by its labels.
+browser_status=0
+if [ $# -eq 0 ]; then
+    say "running the console's browser suite (screenshots in $LOG_DIR/console-screenshots)"
+    Tests/Browser/run.sh >"$LOG_DIR/browser-output.log" 2>&1 || browser_status=$?
+    tail -n 25 "$LOG_DIR/browser-output.log"
+    [ "$browser_status" -eq 0 ] || say "the browser suite failed; see $LOG_DIR/browser-output.log"
 fi
 
 # With a --filter (or any argument) only the tests asked for run; the full run adds the sanitizer
@@ -73,4 +84,4 @@ if [ $# -eq 0 ]; then
     unset SCIM_RESPONDER_BINARY ASAN_OPTIONS
     responder_start
 fi
-[ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$extra_status" -eq 0 ]
+[ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$browser_status" -eq 0 ] && [ "$extra_status" -eq 0 ]
