@@ -97,6 +97,22 @@ struct DirectoryMapperTests {
         #expect(entry("PATCH", 412).rejection == nil)
         #expect(entry("POST", 409, "uniqueness").rejection?.cause == "409 uniqueness")
         #expect(entry("GET", 401).rejection?.suggestion.contains("secret token") == true)
-        #expect(entry("DELETE", 404).rejection?.cause == "404")
+        // A DELETE of something already gone reached its goal; a PUT to something gone did not.
+        #expect(entry("DELETE", 404).rejection == nil)
+        #expect(entry("PUT", 404).rejection?.cause == "404")
+    }
+
+    @Test("a successful write of a user or group settles the refusals about it; reads and failures do not")
+    func settlements() {
+        func entry(_ method: String, _ status: Int, subject: String? = "ann") -> ProvisioningLogEntry {
+            ProvisioningLogEntry(tenantSlug: "t", requestId: "r", keyPrefix: nil, method: method, path: "/scim/v2/t/Users", resourceType: "User",
+                                 resourceId: nil, subject: subject, status: status, scimType: nil, detail: nil,
+                                 durationMilliseconds: 1, requestBody: nil)
+        }
+        #expect(["POST", "PUT", "PATCH", "DELETE"].allSatisfy { entry($0, $0 == "POST" ? 201 : 200).settlesRejections })
+        #expect(entry("DELETE", 204).settlesRejections)
+        #expect(!entry("GET", 200).settlesRejections)
+        #expect(!entry("POST", 409).settlesRejections)
+        #expect(!entry("PATCH", 200, subject: nil).settlesRejections)
     }
 }

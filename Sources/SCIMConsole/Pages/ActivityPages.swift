@@ -163,13 +163,14 @@ struct Paging {
         let total = page["totalResults"]?.intValue ?? 0
         let start = page["startIndex"]?.intValue ?? 1
         let shown = page["itemsPerPage"]?.intValue ?? 0
-        summary = total == 0 ? "Nothing to show" : "\(start)–\(start + shown - 1) of \(total)"
+        let atLeast = page["totalResultsIsLowerBound"]?.boolValue == true
+        summary = total == 0 ? "Nothing to show" : "\(start)–\(start + shown - 1) of \(atLeast ? "more than " : "")\(total)"
         func link(_ index: Int) -> String {
             let parts = query + [("startIndex", String(index))]
             return basePath + "?" + parts.map { "\($0.0)=\(Paging.escaped($0.1))" }.joined(separator: "&")
         }
         previousHref = start > 1 ? link(max(1, start - Self.pageSize)) : nil
-        nextHref = start + shown - 1 < total ? link(start + Self.pageSize) : nil
+        nextHref = start + shown - 1 < total || (atLeast && shown > 0) ? link(start + Self.pageSize) : nil
     }
 
     /// Percent-encodes a query value (RFC 3986 unreserved characters stay).

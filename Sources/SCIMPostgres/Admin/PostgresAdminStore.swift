@@ -7,6 +7,10 @@ extension PostgresStore: AdminStore {
     public func administer<T>(tenantSlug: String, as principal: AdminPrincipal,
                               _ body: (any TenantAdministrator, AdminActor) throws(SCIMError) -> T) throws(SCIMError) -> T {
         try postgresTransaction { (transaction) throws(SCIMError) -> T in
+            // Admin listings filter on values whose selectivity decides the plan (a text most
+            // users match, or almost none): a generic plan of the prepared statement would fit
+            // one case and take seconds in the other. Planning each costs well under a millisecond.
+            try transaction.query("select set_config('plan_cache_mode', 'force_custom_plan', true)")
             let (tenantId, actor) = try transaction.adminActor(tenantSlug: tenantSlug, principal)
             return try body(DirectoryAdministration(transaction: transaction, tenantId: tenantId, actor: actor.auditName), actor)
         }
