@@ -232,7 +232,7 @@ def test_request_found_in_logs_with_its_details(browser, tenant):
     name = f"dup@{tenant.slug}.example.com".upper()
     browser.open(tenant.page("logs"))
     browser.choose("Status", "Refused (4xx)")
-    browser.fill("Text", name)
+    browser.fill("User or group name", name)
     browser.click("Filter")
     entries = browser.driver.find_elements(By.CSS_SELECTOR, ".log li")
     assert len(entries) == 1

@@ -3,33 +3,12 @@ import SCIMCore
 
 /// The provisioning log, the errors, the audit of changes, and the tenant's API keys.
 extension DirectoryAdministration {
-    /// The SCIM page's status panel; every part reads the (tenant_id, logged_at) index.
+    /// The SCIM page's status panel.
     public func activitySummary(hours: Int) throws(SCIMError) -> ActivitySummary {
-        let last = try transaction.query("""
-            select l.logged_at, coalesce(l.key_name || ' (' || l.key_prefix || ')', l.key_prefix) as key, l.status
-            from scim.provisioning_log l where l.tenant_id = \(tenant) order by l.logged_at desc limit 1
-            """)
-        // Through the partial index of writes (method <> 'GET'), newest first.
-        let lastWrite = try transaction.query("""
-            select l.logged_at from scim.provisioning_log l
-            where l.tenant_id = \(tenant) and l.method <> 'GET' and l.logged_at > now() - interval '90 days' and l.status < 300
-            order by l.logged_at desc limit 1
-            """)
-        // One range scan of the period's rows, then the empty hours filled in.
-        let hourly = try transaction.query("""
-            with counted as (
-                select date_trunc('hour', l.logged_at) as hour, count(*) as requests, count(*) filter (where l.status >= 400) as failures
-                from scim.provisioning_log l
-                where l.tenant_id = \(tenant) and l.logged_at >= date_trunc('hour', now()) - make_interval(hours => \(hours - 1))
-                group by 1
-            )
-            select to_char(h.hour at time zone 'UTC', 'YYYY-MM-DD"T"HH24:00"Z"') as hour,
-                   coalesce(c.requests, 0) as requests, coalesce(c.failures, 0) as failures
-            from generate_series(date_trunc('hour', now()) - make_interval(hours => \(hours - 1)), date_trunc('hour', now()),
-                                 interval '1 hour') as h(hour)
-            left join counted c on c.hour = h.hour
-            order by h.hour
-            """)
+        let statements = AdminListingStatements(tenant: tenant)
+        let last = try transaction.query(statements.lastRequest)
+        let lastWrite = try transaction.query(statements.lastSuccessfulWrite)
+        let hourly = try transaction.query(statements.hourly(hours: hours))
         let open = try transaction.query("""
             select count(*) as open from scim.provisioning_errors where tenant_id = \(tenant) and resolved_at is null
             """)
@@ -47,46 +26,12 @@ extension DirectoryAdministration {
         filter.text.map { "%" + likeEscaped($0.lowercased()) + "%" }
     }
 
-    /// Listings count at most this many rows: past it the total is given as a lower bound
-    /// (`totalResultsIsLowerBound`), so a page never costs a scan of the whole log.
-    static let countCap = 10_000
-
-    /// The rows of the log a filter selects. Each part is index-backed: the time range and the
-    /// order by (tenant_id, logged_at); failures through the partial index of failed requests
-    /// (the status range is rendered as constants, so the planner sees that it implies
-    /// `status >= 400`); text is the beginning of the user or group name the request was about
-    /// (the subject index, as a range so that a generic plan keeps it).
-    static func logCondition(tenant: SQL, _ filter: ActivityFilter) -> SQL {
-        var condition: SQL = """
-            l.tenant_id = \(tenant)
-            and l.logged_at >= coalesce(\(filter.since)::timestamptz, '-infinity')
-            and l.logged_at < coalesce(\(filter.until)::timestamptz, 'infinity')
-            and (\(filter.resourceType)::text is null or l.resource_type = \(filter.resourceType))
-            """
-        let (low, high) = filter.statusRange
-        if let low, let high {
-            condition = condition + SQL(unsafeRaw: " and l.status between \(low) and \(high)")
-        }
-        if let text = filter.text?.lowercased(), !text.isEmpty {
-            condition = condition + " and lower(l.subject) ~>=~ \(text) and lower(l.subject) ~<~ \(text + "\u{10FFFF}")"
-        }
-        return condition
-    }
+    static let countCap = AdminListingStatements.countCap
 
     public func log(_ filter: ActivityFilter) throws(SCIMError) -> JSONObject {
-        let condition = Self.logCondition(tenant: tenant, filter)
-        let total = Int(try transaction.query("""
-            select count(*) as total from (select 1 from scim.provisioning_log l where \(condition) limit \(Self.countCap + 1)) c
-            """)[0, "total"] ?? "0") ?? 0
-        let items = try json("""
-            select coalesce(json_agg(json_build_object('time', l.logged_at, 'requestId', l.request_id,
-                    'key', coalesce(l.key_name || ' (' || l.key_prefix || ')', l.key_prefix),
-                    'method', l.method, 'path', l.path, 'resourceType', l.resource_type, 'resourceId', l.resource_id,
-                    'subject', l.subject, 'status', l.status, 'scimType', l.scim_type, 'detail', l.detail,
-                    'durationMs', l.duration_ms, 'requestBody', l.request_body) order by l.logged_at desc), '[]')::text
-            from (select * from scim.provisioning_log l where \(condition)
-                  order by l.logged_at desc limit \(filter.count) offset \(filter.startIndex - 1)) l
-            """)
+        let statements = AdminListingStatements(tenant: tenant)
+        let total = Int(try transaction.query(statements.logCount(filter))[0, "total"] ?? "0") ?? 0
+        let items = try json(statements.logPage(filter))
         var page = Self.page(items, total: min(total, Self.countCap), startIndex: filter.startIndex)
         page["totalResultsIsLowerBound"] = .bool(total > Self.countCap)
         return page

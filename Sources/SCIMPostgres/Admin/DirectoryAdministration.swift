@@ -228,54 +228,13 @@ public struct DirectoryAdministration {
 
     // MARK: - Application users and manual roles
 
-    /// Application users by user name; `text` matches any part of the user name or display name
-    /// (through the trigram indexes of the provisioned SCIM users, and for users no longer
-    /// provisioned, their own rows: few, found through the scim_user_id index). The total is
-    /// counted up to `countCap`.
-    static let broadMatch = 1_000
-
+    /// Application users by user name, `text` matching any part of the user name or display name.
     public func applicationUsers(startIndex: Int, count: Int, text: String?) throws(SCIMError) -> JSONObject {
-        let users: SQL
-        var walkInOrder: SQL?
-        var counted: SQL = "select count(*) from (select 1 from app.users u where u.tenant_id = \(tenant) limit \(Self.countCap + 1)) c"
-        if let text, !text.isEmpty {
-            let pattern = "%" + Self.likeEscaped(text.lowercased()) + "%"
-            // For a text most users match, walking the user-name index and checking each user is
-            // cheaper than sorting every match; the count below tells which case this is.
-            walkInOrder = """
-                (select u.* from app.users u left join scim.users s on s.tenant_id = u.tenant_id and s.id = u.scim_user_id
-                  where u.tenant_id = \(tenant)
-                    and case when s.id is not null then lower(s.user_name) like \(pattern) or lower(s.display_name) like \(pattern)
-                             else lower(u.username) like \(pattern) or lower(coalesce(u.display_name, '')) like \(pattern)
-                                  or lower(coalesce(u.email, '')) like \(pattern) end)
-                """
-            // Every provisioned SCIM user has its one application user, so the matches are counted
-            // on the SCIM users alone (a scan that stops at the cap), plus the unlinked ones.
-            counted = """
-                select (select count(*) from (select 1 from scim.users s where s.tenant_id = \(tenant)
-                          and (lower(s.user_name) like \(pattern) or lower(s.display_name) like \(pattern)) limit \(Self.countCap + 1)) a)
-                     + (select count(*) from (select 1 from app.users u where u.tenant_id = \(tenant) and u.scim_user_id is null
-                          and (lower(u.username) like \(pattern) or lower(coalesce(u.display_name, '')) like \(pattern)
-                               or lower(coalesce(u.email, '')) like \(pattern)) limit \(Self.countCap + 1)) b)
-                """
-            users = """
-                (select u.* from app.users u join scim.users s on s.tenant_id = u.tenant_id and s.id = u.scim_user_id
-                  where u.tenant_id = \(tenant) and s.tenant_id = \(tenant)
-                    and (lower(s.user_name) like \(pattern) or lower(s.display_name) like \(pattern))
-                 union all
-                 select u.* from app.users u
-                  where u.tenant_id = \(tenant) and u.scim_user_id is null
-                    and (lower(u.username) like \(pattern) or lower(coalesce(u.display_name, '')) like \(pattern)
-                         or lower(coalesce(u.email, '')) like \(pattern)))
-                """
-        } else {
-            users = "(select * from app.users u where u.tenant_id = \(tenant))"
-        }
-        let total = Int(try transaction.query("select (\(counted)) as total")[0, "total"] ?? "0") ?? 0
-        let listed = total > Self.broadMatch ? (walkInOrder ?? users) : users
+        let statements = AdminListingStatements(tenant: tenant)
+        let total = Int(try transaction.query(statements.userCount(text: text))[0, "total"] ?? "0") ?? 0
         let items = try json("""
             select coalesce(json_agg(\(unsafeRaw: Self.applicationUserJSON) order by lower(u.username)), '[]')::text from (
-                select * from \(listed) u order by lower(u.username) limit \(count) offset \(startIndex - 1)) u
+                \(statements.userPage(text: text, broad: total > AdminListingStatements.broadMatch, startIndex: startIndex, count: count))) u
             """)
         var page = Self.page(items, total: min(total, Self.countCap), startIndex: startIndex)
         page["totalResultsIsLowerBound"] = .bool(total > Self.countCap)
