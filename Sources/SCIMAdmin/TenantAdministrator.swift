@@ -48,6 +48,9 @@ public protocol TenantAdministrator {
     // Application users and manual roles
     func applicationUsers(startIndex: Int, count: Int, text: String?) throws(SCIMError) -> JSONObject
     func applicationUser(_ id: String) throws(SCIMError) -> JSONObject
+    /// The SCIM resource a user was provisioned as (`resource`), and the groups it is a member of
+    /// (`groups`); nil members when the SCIM user is gone.
+    func provisionedUser(scimId: String) throws(SCIMError) -> JSONObject
     /// Provisioned groups (name contains `text`), with member counts and the roles they grant.
     func provisionedGroups(startIndex: Int, count: Int, text: String?) throws(SCIMError) -> JSONObject
     func grantRole(userId: String, _ body: JSONObject) throws(SCIMError) -> JSONObject

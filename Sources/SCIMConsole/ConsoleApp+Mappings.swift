@@ -57,7 +57,8 @@ extension ConsoleApp {
             let person = try admin.applicationUser(route[2])
             let subject = person["username"]?.stringValue ?? ""
             let log = try admin.log(try ActivityFilter(since: nil, until: nil, status: nil, resourceType: "User", text: subject, count: 10))
-            return render("user", UserPage(user: user, person: person, log: log))
+            let provisioned = try person["scimUserId"]?.stringValue.map { (id) throws(SCIMError) in try admin.provisionedUser(scimId: id) }
+            return render("user", UserPage(user: user, person: person, provisioned: provisioned ?? JSONObject(), log: log))
         default:
             throw .notFound("There is no console page here.")
         }

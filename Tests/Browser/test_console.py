@@ -183,6 +183,12 @@ def test_group_role_mapping_for_a_group_not_provisioned_yet(browser, tenant):
     browser.open(tenant.page("directory"))
     assert "Editor (from group Editors)" in browser.text
     browser.screenshot("06-users-and-groups")
+    # The user's own page: the SCIM resource it came as, its groups, the application user it became.
+    browser.click(psql(f"select user_name from scim.users where id = '{user_id}'"))
+    assert browser.driver.find_element(By.ID, "user-groups").text == "Editors"
+    assert '"userName": ' in browser.driver.find_element(By.ID, "scim-resource").text
+    assert "Editor (from group Editors)" in browser.text and "Engineering" in browser.text
+    browser.screenshot("06-user")
     browser.open(tenant.page("mappings"))
     browser.screenshot("05-mappings")
 
@@ -315,6 +321,23 @@ def test_a_console_user_of_one_tenant_sees_nothing_of_another(browser, tenant):
     cookie = browser.session_cookie
     status, headers, _ = http("GET", f"/console/{other.slug}/keys", cookie=cookie)
     assert status == 303 and "/console/sign-in" in headers["Location"]
+
+
+def test_repeated_wrong_passwords_slow_the_account_down(tenant):
+    def sign_in(password):
+        form = urllib.parse.urlencode({"tenant": tenant.slug, "email": tenant.email, "password": password}).encode()
+        return http("POST", "/console/sign-in", body=form,
+                    headers={"Origin": BASE_URL, "Content-Type": "application/x-www-form-urlencoded"})
+    for _ in range(6):
+        status, _, body = sign_in("wrong password, again")
+        assert status == 401 and "is not right" in body
+    # Now even the right password waits (and says the same words), without locking the account.
+    status, _, body = sign_in(PASSWORD)
+    assert status == 401 and "is not right" in body
+    psql(f"update scim.console_users set last_failed_at = now() - interval '10 minutes' where lower(email) = lower('{tenant.email}')")
+    status, headers, _ = sign_in(PASSWORD)
+    assert status == 303 and headers["Location"] == f"/console/{tenant.slug}/scim"
+    assert psql(f"select failed_sign_ins from scim.console_users where lower(email) = lower('{tenant.email}')") == "0"
 
 
 def test_pages_answer_with_security_headers():

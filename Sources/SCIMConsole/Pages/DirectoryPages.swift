@@ -69,10 +69,13 @@ struct UserPage {
     let scimUserId: String
     let fields: [Field]
     let roles: String
+    /// The SCIM resource as stored, pretty-printed; nil once the SCIM user is gone.
+    let resource: String?
+    let groups: String
     let entries: [LogsPage.Entry]
     let hasEntries: Bool
 
-    init(user: ConsoleUser, person: JSONObject, log: JSONObject) {
+    init(user: ConsoleUser, person: JSONObject, provisioned: JSONObject, log: JSONObject) {
         username = person["username"]?.stringValue ?? ""
         layout = Layout(title: "User \(username)", section: "directory", user: user)
         scimUserId = person["scimUserId"]?.stringValue ?? ""
@@ -80,7 +83,26 @@ struct UserPage {
             Field(name: member.key, value: member.value == .null ? "—" : member.value.stringValue ?? member.value.serialized())
         }
         roles = DirectoryPage.roles(person)
+        resource = provisioned["resource"].map { $0.prettyPrinted() }
+        let groupNames = (provisioned["groups"]?.arrayValue ?? []).compactMap(\.stringValue)
+        groups = groupNames.isEmpty ? "None" : groupNames.joined(separator: ", ")
         entries = LogsPage(user: user, log: log, filter: LogsPage.Filter()).entries
         hasEntries = !entries.isEmpty
+    }
+}
+
+extension JSONValue {
+    /// Two-space indented JSON, for reading on a page.
+    func prettyPrinted(indent: String = "") -> String {
+        let inner = indent + "  "
+        switch self {
+        case .object(let object) where !object.members.isEmpty:
+            let members = object.members.map { inner + JSONValue.string($0.key).serialized() + ": " + $0.value.prettyPrinted(indent: inner) }
+            return "{\n" + members.joined(separator: ",\n") + "\n" + indent + "}"
+        case .array(let items) where !items.isEmpty:
+            return "[\n" + items.map { inner + $0.prettyPrinted(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
+        default:
+            return serialized()
+        }
     }
 }

@@ -351,6 +351,16 @@ public struct DirectoryAdministration {
 extension DirectoryAdministration: TenantAdministrator {}
 
 extension DirectoryAdministration {
+    public func provisionedUser(scimId: String) throws(SCIMError) -> JSONObject {
+        try object("""
+            select json_build_object('resource', s.attributes, 'created', s.created_at, 'lastModified', s.updated_at,
+                       'groups', (select coalesce(json_agg(g.display_name order by lower(g.display_name)), '[]')
+                                  from scim.group_members m join scim.groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
+                                  where m.tenant_id = s.tenant_id and m.member_id = s.id))::text
+            from scim.users s where s.tenant_id = \(tenant) and s.id = \(try Self.uuid(scimId))::uuid
+            """) ?? JSONObject()
+    }
+
     public func provisionedGroups(startIndex: Int, count: Int, text: String?) throws(SCIMError) -> JSONObject {
         let pattern = text.map { "%" + Self.likeEscaped($0.lowercased()) + "%" }
         let condition: SQL = "g.tenant_id = \(tenant) and (\(pattern)::text is null or lower(g.display_name) like \(pattern))"
