@@ -35,7 +35,8 @@ struct SCIMPage {
         hasOpenErrors = summary.openErrors > 0
         errorsHref = "/console/\(user.tenantSlug)/errors"
         chart = ActivityChart(summary.hours)
-        self.message = message
+        let state = stateLabel
+        self.message = message.map { "\($0) SCIM is now \(state)." }
     }
 }
 
