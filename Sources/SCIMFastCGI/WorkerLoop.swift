@@ -89,11 +89,13 @@ public struct WorkerLoop {
         slot.finish()
         let elapsed = Double(monotonicNanoseconds() - started) / 1_000_000
         // One line per request; never the query (it can carry user names) or any header.
-        logger.info("request", metadata: [
+        var metadata: Logger.Metadata = [
             "request_id": "\(requestId)", "tenant": "\(response.tenant ?? "-")", "method": "\(method)",
             "path": "\(path.prefix(300))", "status": "\(response.status)",
             "duration_ms": "\((elapsed * 100).rounded() / 100)",
-        ])
+        ]
+        if let count = response.unauthenticatedCount { metadata["unauthenticated_total"] = "\(count)" }
+        logger.info("request", metadata: metadata)
     }
 
     static func encode(_ response: HTTPResponse) -> [UInt8] {

@@ -82,8 +82,10 @@ extension APIKeyToken {
         """
     }
 
-    /// The condition naming one key by its id or its prefix (or a whole token, whose prefix counts).
+    /// The condition naming one key by its id or its public prefix (`abc123defg` or `sk_abc123defg`).
+    /// Never by a whole token: that would put the secret in URLs and access logs.
     static func keyCondition(_ identifier: String) -> SQL {
-        "(id::text = \(identifier.lowercased()) or prefix = \(prefix(of: identifier) ?? identifier))"
+        let prefix = identifier.hasPrefix("sk_") ? String(identifier.dropFirst(3)) : identifier
+        return "(id::text = \(identifier.lowercased()) or prefix = \(prefix))"
     }
 }

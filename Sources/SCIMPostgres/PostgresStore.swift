@@ -91,30 +91,6 @@ public final class PostgresStore: ResourceStore {
         }
     }
 
-    public func recordAuthenticationFailure(address: String) -> Int {
-        guard connection.isConnected else { return 0 }
-        do {
-            let rows = try connection.execute("""
-                with counted as (
-                    insert into scim.auth_failures as f (address, window_start, failures)
-                    values (\(address), date_trunc('minute', now()), 1)
-                    on conflict (address, window_start) do update set failures = f.failures + 1
-                    returning failures
-                ), expired as (
-                    delete from scim.auth_failures where window_start < now() - interval '1 hour'
-                )
-                select coalesce((select sum(failures) from scim.auth_failures
-                                  where address = \(address) and window_start > now() - interval '5 minutes'
-                                    and window_start < date_trunc('minute', now())), 0)
-                       + (select failures from counted) as recent
-                """, prepared: true)
-            return Int(rows[0, "recent"] ?? "0") ?? 0
-        } catch {
-            logger.warning("authentication failure not counted", metadata: ["error": "\(error)"])
-            return 0
-        }
-    }
-
     func translate(_ cause: PostgresError, committing: Bool) -> SCIMError {
         if cause.isConnectionFailure {
             logger.error("database unavailable", metadata: ["error": "\(cause)"])

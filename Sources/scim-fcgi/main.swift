@@ -55,7 +55,6 @@ struct SCIMResponder: ParsableCommand {
         serviceConfiguration.publicOrigin = env["SCIM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : String($0.trimmingSuffix("/")) }
         if let limit = env["SCIM_MAX_BODY_BYTES"].flatMap({ Int($0) }) { serviceConfiguration.maxBodyBytes = limit }
         if let limit = env["SCIM_MAX_PAGE_SIZE"].flatMap({ Int($0) }), limit > 0 { serviceConfiguration.maxListCount = limit }
-        if let limit = env["SCIM_AUTH_FAILURE_LIMIT"].flatMap({ Int($0) }) { serviceConfiguration.authenticationFailureLimit = limit }
 
         try FastCGI.initialize()
         let listenFD: Int32

@@ -375,6 +375,11 @@ struct AdminAPITests {
         #expect(try await scim.get("/Users").status == 200)
         let listed = try await directory.expect(200, "GET", "/keys")
         #expect(!JSONValue.object(listed).serialized().contains(token), "a key's secret is shown once only")
+        let another = try await directory.admin.post("/keys", #"{"name":"uncached","scopes":["scim"]}"#)
+        #expect(another.status == 201 && another.header("Cache-Control") == "no-store", "no cache keeps a new token")
+        // A whole token never names a key: it would put the secret in URLs and access logs.
+        expectSCIMError(try await directory.admin.request("DELETE", "/keys/\(token)"), status: 404)
+        #expect(try await scim.get("/Users").status == 200)
 
         let rotated = try await directory.expect(201, "POST", "/keys/\(prefix)/rotate", #"{"overlapHours":1}"#)
         let newToken = try #require(rotated["key"]?.objectValue?["token"]?.stringValue)

@@ -125,4 +125,39 @@ struct RateLimitTests {
         try await Task.sleep(nanoseconds: 2_500_000_000)
         #expect(try await busy.client.get("/Users?count=0").status == 200, "after a pause the tenant is served again")
     }
+
+    @Test("requests without the tenant's key spend none of its budget; one address over its own limit gets SCIM 429, others do not")
+    func strangersSpendNoTenantBudget() async throws {
+        let (_, project) = try Stack.require()
+        let tenant = try TestTenant.make()
+        try Stack.run("/usr/bin/env", ["SCIM_TENANT_RATE=5", "/bin/bash", "\(project)/deploy/quickstart.sh", "nginx-reload"])
+        defer { _ = try? Stack.run("/bin/bash", ["\(project)/deploy/quickstart.sh", "nginx-reload"]) }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let stranger = tenant.client.with(token: nil)
+        let guesser = tenant.client.with(token: "sk_guessguess_" + String(repeating: "g", count: 40))
+        let flood = try await withThrowingTaskGroup(of: (Bool, Int).self) { group in
+            for i in 0..<60 { group.addTask { (i % 2 == 0, try await (i % 2 == 0 ? stranger : guesser).get("/Users?count=0").status) } }
+            return try await group.reduce(into: [(Bool, Int)]()) { $0.append($1) }
+        }
+        // No key: never limited by any key's budget. One guessed key, sent again and again: its own budget.
+        #expect(flood.filter { $0.0 }.allSatisfy { $0.1 == 401 }, "\(flood)")
+        #expect(flood.filter { !$0.0 }.allSatisfy { $0.1 == 401 || $0.1 == 429 }, "\(flood)")
+        for _ in 0..<5 {
+            #expect(try await tenant.client.get("/Users?count=0").status == 200, "the tenant's own budget is untouched")
+        }
+
+        // Now one address at 5 requests a second (bursts of 10), whatever it sends.
+        try Stack.run("/usr/bin/env", ["SCIM_ADDRESS_RATE=5", "/bin/bash", "\(project)/deploy/quickstart.sh", "nginx-reload"])
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let address = "127.0.0.\(Int.random(in: 20...250))"
+        var statuses: [Int] = []
+        for _ in 0..<30 {
+            let (_, output) = try Stack.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", address,
+                                                             tenant.client.base + "/Users?count=0"])
+            statuses.append(Int(output) ?? 0)
+        }
+        #expect(statuses.filter { $0 == 429 }.count >= 10, "\(statuses)")
+        #expect(statuses.allSatisfy { $0 == 401 || $0 == 429 }, "\(statuses)")
+        #expect(try await tenant.client.get("/Users?count=0").status == 200, "another address is not limited")
+    }
 }

@@ -33,11 +33,19 @@ struct PostgresStoreTests {
         let wrong = String(a.token.dropLast()) + (a.token.hasSuffix("A") ? "B" : "A")
         #expect(try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: a.slug, bearerToken: wrong) } == nil)
         #expect(try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: b.slug, bearerToken: a.token) } == nil)
-        _ = try TestDatabase.ownerAdminister(a.slug) { (admin) throws(SCIMError) in try admin.revokeKey(a.token) }
+        // A whole token does not name a key (it would put the secret in URLs and logs); its prefix does.
+        #expect(throws: SCIMError.self) { try TestDatabase.ownerAdminister(a.slug) { (admin) throws(SCIMError) in try admin.revokeKey(a.token) } }
+        #expect(try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: a.slug, bearerToken: a.token) } != nil)
+        let prefix = try #require(APIKeyToken.prefix(of: a.token))
+        _ = try TestDatabase.ownerAdminister(a.slug) { (admin) throws(SCIMError) in try admin.revokeKey("sk_" + prefix) }
         #expect(try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: a.slug, bearerToken: a.token) } == nil)
-        // Only the hash is stored.
-        let rows = try TestDatabase.connection().execute("select count(*) as n from scim.api_keys where secret_hash::text like \("%" + a.token.suffix(40) + "%")")
-        #expect(rows[0, "n"] == "0")
+        // Only the hash is stored: the row holds SHA-256 of the token, and the secret nowhere.
+        let stored = try TestDatabase.connection().execute("""
+            select encode(secret_hash, 'hex') as hash, row_to_json(k)::text as row from scim.api_keys k where prefix = \(prefix)
+            """)
+        let expected = APIKeyToken.hash(a.token).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        #expect(stored[0, "hash"] == expected)
+        #expect(stored[0, "row"]?.contains(String(a.token.suffix(40))) == false)
     }
 
     @Test("a tenant's transaction sees only its own users")

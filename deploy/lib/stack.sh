@@ -191,8 +191,15 @@ nginx_start() {
     sed -e "s|@PREFIX@|$prefix|g" -e "s|@LOGDIR@|$LOG_DIR|g" -e "s|@SOCKET@|$(responder_socket)|g" \
         -e "s|@LISTEN@|$HTTP_LISTEN|g" -e "s|@DEPLOY@|$PROJECT_DIR/deploy|g" -e "s|@USER_DIRECTIVE@|$user_directive|g" \
         -e "s|@TENANT_RATE@|${SCIM_TENANT_RATE:-5000}|g" -e "s|@TENANT_BURST@|$(( 2 * ${SCIM_TENANT_RATE:-5000} ))|g" \
+        -e "s|@ADDRESS_RATE@|${SCIM_ADDRESS_RATE:-10000}|g" -e "s|@ADDRESS_BURST@|$(( 2 * ${SCIM_ADDRESS_RATE:-10000} ))|g" \
         "$PROJECT_DIR/deploy/nginx/scim-dev.conf.in" >"$(nginx_conf)"
-    nginx -t -q -p "$prefix" -c "$(nginx_conf)" 2>&1 | grep -v "the \"user\" directive" >&2 || true
+    # A broken config must stop here, not be reloaded in silence (nginx would keep the old one).
+    local check
+    if ! check=$(nginx -t -q -p "$prefix" -c "$(nginx_conf)" 2>&1); then
+        printf '%s\n' "$check" >&2
+        die "nginx refused its configuration $(nginx_conf)"
+    fi
+    printf '%s\n' "$check" | grep -v -e "the \"user\" directive" -e '^$' >&2 || true
     if [ -f "$prefix/nginx.pid" ] && kill -0 "$(cat "$prefix/nginx.pid")" 2>/dev/null; then
         nginx -p "$prefix" -c "$(nginx_conf)" -s reload 2>/dev/null
     else

@@ -73,6 +73,12 @@ public struct AdminJSONAPI {
         func body() throws(SCIMError) -> JSONObject { try RequestBody.object(request) }
         func ok(_ object: JSONObject, _ status: Int = 200) -> HTTPResponse { .json(status, .object(object)) }
         func created(_ object: JSONObject) -> HTTPResponse { ok(object, dryRun ? 200 : 201) }
+        /// An answer that carries a new token: no cache may keep it.
+        func secret(_ response: HTTPResponse) -> HTTPResponse {
+            var response = response
+            response.headers.append(("Cache-Control", "no-store"))
+            return response
+        }
         func allow(_ methods: String) throws(SCIMError) {
             guard methods.split(separator: ",").contains(where: { $0.trimmingSpacesSubstring == method }) else {
                 throw .methodNotAllowed("\(method) is not supported on \(path.joined(separator: "/")).", allow: methods)
@@ -86,13 +92,13 @@ public struct AdminJSONAPI {
             return ok(method == "GET" ? try admin.settings(endpointBase: endpointBase) : try admin.updateSettings(try Self.settingsChange(try body()), endpointBase: endpointBase))
         case ("keys", 1):
             try allow("GET, POST")
-            return method == "GET" ? ok(try admin.keys()) : created(try admin.createKey(try Self.newKey(try body())))
+            return method == "GET" ? ok(try admin.keys()) : secret(created(try admin.createKey(try Self.newKey(try body()))))
         case ("keys", 2):
             try allow("DELETE")
             return ok(try admin.revokeKey(path[1]))
         case ("keys", 3) where path[2] == "rotate":
             try allow("POST")
-            return created(try admin.rotateKey(path[1], overlapHours: try Self.overlapHours(request.body.isEmpty ? JSONObject() : try body())))
+            return secret(created(try admin.rotateKey(path[1], overlapHours: try Self.overlapHours(request.body.isEmpty ? JSONObject() : try body()))))
         case ("column-mappings", 1):
             try allow("GET, POST")
             return method == "GET" ? ok(try admin.columnMappings()) : created(try admin.saveColumnMapping(id: nil, try body(), dryRun: dryRun))

@@ -75,6 +75,9 @@ public struct HTTPResponse: Sendable {
     public var body: [UInt8]
     /// The tenant the request was for, when known: for the request log, not sent.
     public var tenant: String?
+    /// For a request refused for want of a valid key: how many this process has refused so far
+    /// (the operator's counter, in the request log line; not sent).
+    public var unauthenticatedCount: Int?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], tenant: String? = nil) {
         self.status = status

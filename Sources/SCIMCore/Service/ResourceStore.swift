@@ -155,9 +155,6 @@ public protocol ResourceStore {
     /// the request it describes.
     func record(_ entry: ProvisioningLogEntry)
 
-    /// Counts a failed authentication from `address` (its own statement, after the request's
-    /// transaction) and returns how many there were in the last five minutes, this one included.
-    func recordAuthenticationFailure(address: String) -> Int
 }
 
 extension ResourceStore {

@@ -10,9 +10,6 @@ public final class SCIMService {
         public var publicOrigin: String?
         public var maxBodyBytes: Int
         public var maxListCount: Int
-        /// Failed authentications from one address in five minutes after which the next failures
-        /// are answered 429; 0 turns throttling off.
-        public var authenticationFailureLimit: Int = 30
 
         public init(pathPrefix: String = "/scim/v2/", publicOrigin: String? = nil, maxBodyBytes: Int = 1 << 20,
                     maxListCount: Int = ListQuery.maxCount) {
@@ -28,6 +25,9 @@ public final class SCIMService {
     let clock: MonotonicClock
     /// Each tenant's schemas, by tenant id, with the schema_version they were read at.
     private var schemaCache: [String: (version: Int, schemas: TenantSchemas)] = [:]
+    /// Requests this process refused for want of a valid key: the operator's count (they go into
+    /// no tenant's log or errors, since nothing proves they concern the tenant their URL names).
+    public private(set) var unauthenticatedRequests = 0
     /// Each tenant's directory mapper, with the schema and mapping versions it was built at.
     private var mapperCache: [String: (schemaVersion: Int, mappingVersion: Int, mapper: DirectoryMapper)] = [:]
 
@@ -70,6 +70,7 @@ public final class SCIMService {
             response = try store.transaction { (transaction) throws(SCIMError) -> HTTPResponse in
                 let key = try authenticate(request, route: route, in: transaction)
                 keyPrefix = key.keyPrefix
+                try authorize(key, route: route)
                 let schemas = try tenantSchemas(key, transaction)
                 try transaction.scope(toTenant: key.tenantId, schemas: schemas)
                 let context = RequestContext(request: request, route: route, baseURL: baseURL, transaction: transaction,
@@ -80,16 +81,17 @@ public final class SCIMService {
         } catch {
             response = .error(error)
         }
-        if response.status == 401, configuration.authenticationFailureLimit > 0, !request.remoteAddress.isEmpty {
-            let failures = store.recordAuthenticationFailure(address: request.remoteAddress)
-            if failures > configuration.authenticationFailureLimit {
-                response = .error(SCIMError(status: 429, detail: "Too many failed authentications from this address; retry later.",
-                                            headers: [("Retry-After", "60")]))
-            }
-        }
         response.tenant = route.tenant
-        store.record(logEntry(request, route: route, response: response, keyPrefix: keyPrefix,
-                              milliseconds: clock.milliseconds(since: started)))
+        // A wrong or missing key is always 401 (RFC 7644 §3.12), never slowed down: keys are
+        // 238-bit secrets, and the identity provider's addresses are shared by all its customers.
+        // Only requests made with one of the tenant's keys are the tenant's to see.
+        if let keyPrefix {
+            store.record(logEntry(request, route: route, response: response, keyPrefix: keyPrefix,
+                                  milliseconds: clock.milliseconds(since: started)))
+        } else {
+            unauthenticatedRequests += 1
+            response.unauthenticatedCount = unauthenticatedRequests
+        }
         return response
     }
 
@@ -129,6 +131,11 @@ public final class SCIMService {
         guard let key = try transaction.authenticate(tenantSlug: route.tenant, bearerToken: token) else {
             throw .unauthorized("The bearer token is not valid for this endpoint.")
         }
+        return key
+    }
+
+    /// A key of the tenant that may not provision here: the tenant's own concern, logged.
+    private func authorize(_ key: AuthenticatedKey, route: Route) throws(SCIMError) {
         guard key.scopes.contains("scim") else {
             throw .forbidden("This API key does not have the 'scim' scope; create a key with --scope scim to provision"
                              + (key.scopes.contains("admin") ? " (an admin key is for /admin/v1 only)." : "."))
@@ -137,7 +144,6 @@ public final class SCIMService {
             throw .forbidden("SCIM provisioning is disabled for this tenant. An administrator can enable it "
                              + "(scimctl scim enable \(route.tenant)).")
         }
-        return key
     }
 
     /// The tenant's resource types with its extension schemas, read again only when they changed.
