@@ -80,10 +80,10 @@ struct AuthenticationTests {
         _ = try await tenant.client.get("/Users")
         _ = try await tenant.client.with(token: tenant.token + "x").get("/Users")
         let (_, project) = try Stack.require()
-        let log = try String(contentsOfFile: "\(project)/.local/log/scim-fcgi.log", encoding: .utf8)
+        let log = try Stack.logText("\(project)/.local/log/scim-fcgi.log")
         #expect(log.contains(tenant.slug), "the request log names the tenant")
         #expect(!log.contains(String(tenant.token.suffix(40))))
-        let access = try String(contentsOfFile: "\(project)/.local/log/nginx-access.log", encoding: .utf8)
+        let access = try Stack.logText("\(project)/.local/log/nginx-access.log")
         #expect(!access.contains(String(tenant.token.suffix(40))))
     }
 }

@@ -142,7 +142,7 @@ struct ResponderLifecycleTests {
         let (_, project) = try Stack.require()
         let supervisor = try supervisorPid()
         let errorLog = "\(project)/.local/log/nginx-error.log"
-        let errorLogBefore = (try? String(contentsOfFile: errorLog, encoding: .utf8))?.count ?? 0
+        let errorLogBefore = (try? Stack.logText(errorLog))?.count ?? 0
         let statuses = await burst(tenant.client, requests: 300, concurrency: 6) { kill(supervisor, SIGTERM) }
         // Requests after the socket closed are refused by nginx with its SCIM-shaped 502; none may fail otherwise.
         #expect(statuses.allSatisfy { $0 == 200 || $0 == 502 }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
@@ -156,7 +156,7 @@ struct ResponderLifecycleTests {
         try await Task.sleep(nanoseconds: 300_000_000)
         let status = try String(contentsOfFile: "\(project)/.local/run/scim-fcgi.exit", encoding: .utf8)
         #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
-        let log = String((try String(contentsOfFile: errorLog, encoding: .utf8)).dropFirst(errorLogBefore))
+        let log = String((try Stack.logText(errorLog)).dropFirst(errorLogBefore))
         #expect(!log.contains("prematurely closed"), "an in-flight request was cut off: \(log)")
         let refused = try await tenant.client.get("/Users")
         expectSCIMError(refused, status: 502)

@@ -23,6 +23,12 @@ enum Stack {
 
     struct StackMissing: Error {}
 
+    /// A log file as text; bytes a stranger sent (nginx logs a bad request line as it came) are
+    /// replaced, not a reason to fail reading.
+    static func logText(_ path: String) throws -> String {
+        String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+    }
+
     /// Runs a command of the project (scimctl, quickstart.sh) and returns its standard output.
     /// posix_spawn and waitpid rather than Foundation's Process, whose waitUntilExit can miss the
     /// child's exit on Linux and hang.
