@@ -91,6 +91,20 @@ public final class PostgresStore: ResourceStore {
         }
     }
 
+    public func recordKeyUse(keyId: String) {
+        guard connection.isConnected else { return }
+        do {
+            try connection.execute("""
+                update scim.api_keys set last_used_at = now()
+                where id = (select id from scim.api_keys where id = \(keyId)::uuid
+                              and (last_used_at is null or last_used_at < now() - interval '1 minute')
+                            for update skip locked)
+                """, prepared: true)
+        } catch {
+            logger.warning("key use not recorded", metadata: ["error": "\(error)"])
+        }
+    }
+
     func translate(_ cause: PostgresError, committing: Bool) -> SCIMError {
         if cause.isConnectionFailure {
             logger.error("database unavailable", metadata: ["error": "\(cause)"])

@@ -85,14 +85,13 @@ final class PostgresTransaction: StoreTransaction {
               let keyId = rows[0, "id"], let tenantId = rows[0, "tenant_id"]
         else { return nil }
         scopedTenant = rows[0, "scoped_tenant"]
-        if rows[0, "stale"] == "t" {
-            // last_used_at is refreshed at most once a minute, not written on every request.
-            try query("update scim.api_keys set last_used_at = now() where id = \(keyId)::uuid")
-        }
         var key = AuthenticatedKey(tenantId: tenantId, tenantSlug: tenantSlug, keyId: keyId, keyPrefix: prefix,
                                    scopes: (rows[0, "scopes"] ?? "").split(separator: ",").map(String.init),
                                    scimEnabled: rows[0, "scim_enabled"] == "t", schemaVersion: Int(rows[0, "schema_version"] ?? "") ?? 0)
         key.mappingVersion = Int(rows[0, "mapping_version"] ?? "") ?? 0
+        // last_used_at is refreshed at most once a minute, and never inside the request's
+        // transaction, where the row lock would hold up every other request with this key.
+        key.lastUseIsStale = rows[0, "stale"] == "t"
         return key
     }
 

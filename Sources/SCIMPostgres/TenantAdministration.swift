@@ -138,39 +138,6 @@ public struct TenantAdministration {
 
     // MARK: - Provisioning log
 
-    public struct LogRow: Sendable {
-        public var time: String
-        public var requestId: String
-        public var key: String?
-        public var method: String
-        public var path: String
-        public var subject: String?
-        public var status: Int
-        public var scimType: String?
-        public var detail: String?
-        public var milliseconds: String
-        public var requestBody: String?
-    }
-
-    /// The tenant's most recent log rows, newest first.
-    public func log(tenantSlug: String, failuresOnly: Bool, limit: Int) throws(Failure) -> [LogRow] {
-        let owner = try tenant(slug: tenantSlug)
-        let rows = try run("""
-            select to_char(logged_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as time, request_id,
-                   coalesce(key_name || ' (' || key_prefix || ')', key_prefix) as key, method, path, subject, status,
-                   scim_type, detail, duration_ms::text as ms, request_body::text as body
-            from scim.provisioning_log
-            where tenant_id = \(owner.id)::uuid and (not \(failuresOnly) or status >= 400)
-            order by logged_at desc limit \(max(1, min(limit, 10_000)))
-            """)
-        return (0..<rows.rows.count).map { i in
-            LogRow(time: rows[i, "time"] ?? "", requestId: rows[i, "request_id"] ?? "", key: rows[i, "key"],
-                   method: rows[i, "method"] ?? "", path: rows[i, "path"] ?? "", subject: rows[i, "subject"],
-                   status: Int(rows[i, "status"] ?? "") ?? 0, scimType: rows[i, "scim_type"], detail: rows[i, "detail"],
-                   milliseconds: rows[i, "ms"] ?? "", requestBody: rows[i, "body"])
-        }
-    }
-
     /// Applies the retention: rows older than `days` go (see scim.purge_provisioning_log).
     public func purgeLog(olderThanDays days: Int) throws(Failure) -> Int {
         guard days >= 1 else { throw .invalid("Keep at least one day of log.") }

@@ -59,9 +59,18 @@ struct ConsoleCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a tenant's console users.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Tenant slug.") var tenant: String
+        @Flag(help: "Print a JSON array instead of lines.") var json = false
 
         func run() throws {
             let users = try options.administer(tenant) { (admin) throws(SCIMError) in try admin.consoleUsers() }
+            if json {
+                printJSON(.array(users.map { user in
+                    .object(JSONObject([("id", .string(user.id)), ("email", .string(user.email)), ("active", .bool(user.active)),
+                                        ("createdAt", .string(user.createdAt)), ("createdBy", .string(user.createdBy)),
+                                        ("lastSignedInAt", user.lastSignedInAt.map(JSONValue.string) ?? .null)]))
+                }))
+                return
+            }
             if users.isEmpty { print("No console users: scimctl console invite \(tenant) --email ADDRESS"); return }
             for user in users {
                 print("\(user.email)  \(user.active ? "active" : "invited")  last sign-in: \(user.lastSignedInAt ?? "never")")

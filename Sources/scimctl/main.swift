@@ -10,8 +10,14 @@ struct SCIMControl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scimctl",
         abstract: "Administer the SCIM provisioning server.",
+        version: SCIMControl.version,
         subcommands: [Migrate.self, TenantCommand.self, SCIMSwitch.self, KeyCommand.self, ExtensionCommand.self, LogCommand.self,
                       AdminCommand.self, ReapplyCommand.self, ConsoleCommand.self])
+}
+
+extension SCIMControl {
+    /// The release, and the protocol it serves.
+    static let version = "0.3.0 (SCIM 2.0, RFC 7643/7644)"
 }
 
 struct GlobalOptions: ParsableArguments {
@@ -31,7 +37,8 @@ struct GlobalOptions: ParsableArguments {
         do {
             try connection.connect()
         } catch {
-            throw CleanExit.message("error: cannot connect to the database: \(error)")
+            FileHandle.standardError.write(Data("error: cannot connect to the database: \(error)\n".utf8))
+            throw ExitCode.failure
         }
         return connection
     }
@@ -47,6 +54,11 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func endpoint(_ slug: String) -> String { "\(origin)/scim/v2/\(slug)" }
+}
+
+/// Prints one JSON document (for scripts: `--json` on list commands).
+func printJSON(_ value: JSONValue) {
+    print(value.serialized())
 }
 
 /// Runs `body`, turning the library's failures into a message and exit status 1.
@@ -136,10 +148,19 @@ struct TenantCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tenants.")
         @OptionGroup var options: GlobalOptions
+        @Flag(help: "Print a JSON array instead of a table.") var json = false
 
         func run() throws {
             let admin = try options.administration()
             let tenants = try perform { () throws(TenantAdministration.Failure) in try admin.tenants() }
+            if json {
+                printJSON(.array(tenants.map { tenant in
+                    .object(JSONObject([("slug", .string(tenant.slug)), ("name", .string(tenant.name)),
+                                        ("scimEnabled", .bool(tenant.scimEnabled)), ("createdAt", .string(tenant.createdAt)),
+                                        ("endpointUrl", .string(options.endpoint(tenant.slug)))]))
+                }))
+                return
+            }
             if tenants.isEmpty { print("No tenants yet: scimctl tenant create SLUG"); return }
             print("SLUG".padding(toLength: 24, withPad: " ", startingAt: 0) + "SCIM      NAME")
             for tenant in tenants {
@@ -220,8 +241,11 @@ struct KeyCommand: ParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument var tenant: String
 
+        @Flag(help: "Print a JSON array instead of a table.") var json = false
+
         func run() throws {
             let keys = try options.administer(tenant) { (admin) throws(SCIMError) in try admin.keys() }["items"]?.arrayValue ?? []
+            if json { printJSON(.array(keys)); return }
             if keys.isEmpty { print("No keys: scimctl key create \(tenant) --name NAME --scope scim"); return }
             print("PREFIX      SCOPES      STATUS    CREATED                           LAST USED                         NAME")
             for case .object(let key) in keys {
@@ -345,21 +369,24 @@ struct LogCommand: ParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument var tenant: String
         @Flag(help: "Only failed requests (status 400 and above), with their redacted bodies.") var failures = false
-        @Option(help: "How many rows.") var limit = 50
+        @Option(help: "How many rows (at most 500).") var limit = 50
+        @Flag(help: "Print the admin API's JSON page instead of lines.") var json = false
 
         func run() throws {
-            let admin = try options.administration()
-            let rows = try perform { () throws(TenantAdministration.Failure) in
-                try admin.log(tenantSlug: tenant, failuresOnly: failures, limit: limit)
-            }
+            let filter = try ActivityFilter(since: nil, until: nil, status: failures ? "failed" : nil, resourceType: nil, text: nil,
+                                            count: min(max(limit, 1), 500))
+            let page = try options.administer(tenant) { (admin) throws(SCIMError) in try admin.log(filter) }
+            if json { printJSON(.object(page)); return }
+            let rows = (page["items"]?.arrayValue ?? []).compactMap(\.objectValue)
             if rows.isEmpty { print("No requests logged for \(tenant)."); return }
             for row in rows {
-                var line = "\(row.time)  \(row.status)  \(row.method) \(row.path)  \(row.milliseconds) ms"
-                if let subject = row.subject { line += "  \(subject)" }
-                line += "  key \(row.key ?? "-")  request \(row.requestId)"
+                func text(_ name: String) -> String? { row[name].flatMap { $0.stringValue ?? ($0 == .null ? nil : $0.serialized()) } }
+                var line = "\(text("time") ?? "")  \(text("status") ?? "")  \(text("method") ?? "") \(text("path") ?? "")  \(text("durationMs") ?? "") ms"
+                if let subject = text("subject") { line += "  \(subject)" }
+                line += "  key \(text("key") ?? "-")  request \(text("requestId") ?? "")"
                 print(line)
-                if let detail = row.detail { print("    \(row.scimType.map { "\($0): " } ?? "")\(detail)") }
-                if failures, let body = row.requestBody { print("    body: \(body)") }
+                if let detail = text("detail") { print("    \(text("scimType").map { "\($0): " } ?? "")\(detail)") }
+                if failures, let body = text("requestBody") { print("    body: \(body)") }
             }
         }
     }

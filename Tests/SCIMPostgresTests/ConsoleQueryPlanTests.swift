@@ -38,13 +38,7 @@ struct ConsoleQueryPlanTests {
     }
 
     static func plan(_ statement: SQL, tenant: String) throws -> String {
-        let explainer: PostgresConnection
-        if let url = ProcessInfo.processInfo.environment["SCIM_TEST_APP_DATABASE_URL"] {
-            explainer = PostgresConnection(conninfo: url)
-            try explainer.connect()
-        } else {
-            explainer = try TestDatabase.connection()
-        }
+        let explainer = try TestDatabase.responderConnection()
         try explainer.executeScript("begin")
         defer { _ = try? explainer.executeScript("rollback") }
         try explainer.execute("select set_config('scim.tenant_id', \(tenant), true), set_config('plan_cache_mode', 'force_custom_plan', true)")

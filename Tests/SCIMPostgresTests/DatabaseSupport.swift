@@ -24,6 +24,15 @@ enum TestDatabase {
 
     static let logger = Logger(label: "tests")
 
+    /// A connection as the responder's own role (row-level security applies to it, not to the
+    /// owner): required, never replaced by the owner's, whose plans and rights differ.
+    static func responderConnection() throws -> PostgresConnection {
+        let url = try #require(environment["SCIM_TEST_APP_DATABASE_URL"], "run ./deploy/test.sh (it sets SCIM_TEST_APP_DATABASE_URL)")
+        let connection = PostgresConnection(conninfo: url)
+        try connection.connect()
+        return connection
+    }
+
     /// A fresh tenant with SCIM enabled and a scim key; returns its slug, id and token.
     static func tenant() throws -> (slug: String, id: String, token: String) {
         let admin = TenantAdministration(connection: try connection())

@@ -72,13 +72,7 @@ struct FilterIndexTests {
             table: "scim.users", columns: SQL(unsafeRaw: PostgresTransaction.userColumns), translator: .users(CoreSchemas.userResourceType),
             filter: try FilterParser.parse(filter), window: .index(1, 100), sort: nil)
         // Planned as the responder's role sees it: row-level security, were it on, changes plans.
-        let explainer: PostgresConnection
-        if let url = ProcessInfo.processInfo.environment["SCIM_TEST_APP_DATABASE_URL"] {
-            explainer = PostgresConnection(conninfo: url)
-            try explainer.connect()
-        } else {
-            explainer = connection
-        }
+        let explainer = try TestDatabase.responderConnection()
         try explainer.executeScript("begin")
         defer { _ = try? explainer.executeScript("rollback") }
         try explainer.execute("select set_config('scim.tenant_id', \(tenant), true)")

@@ -48,6 +48,29 @@ struct PostgresStoreTests {
         #expect(stored[0, "row"]?.contains(String(a.token.suffix(40))) == false)
     }
 
+    @Test("recording a key's use never waits: not inside the request's transaction, and skipped while another holds the key's row")
+    func keyUseNeverBlocks() throws {
+        let tenant = try TestDatabase.tenant()
+        let prefix = try #require(APIKeyToken.prefix(of: tenant.token))
+        let holder = try TestDatabase.connection()
+        try holder.execute("update scim.api_keys set last_used_at = null where prefix = \(prefix)")
+        try holder.executeScript("begin")
+        defer { _ = try? holder.executeScript("rollback") }
+        try holder.execute("select id from scim.api_keys where prefix = \(prefix) for update")
+        // A request with that key, while the row is held: a statement that waited would hit the timeout.
+        let store = PostgresStore(connection: PostgresConnection(conninfo: try #require(TestDatabase.url), statementTimeoutMilliseconds: 2_000),
+                                  logger: TestDatabase.logger)
+        let key = try #require(try store.transaction { (t) throws(SCIMError) in try t.authenticate(tenantSlug: tenant.slug, bearerToken: tenant.token) })
+        #expect(key.lastUseIsStale)
+        store.recordKeyUse(keyId: key.keyId)
+        try holder.executeScript("rollback")
+        #expect(try TestDatabase.connection().execute("select last_used_at from scim.api_keys where prefix = \(prefix)")[0, "last_used_at"] == nil,
+                "skipped while held")
+        store.recordKeyUse(keyId: key.keyId)
+        #expect(try TestDatabase.connection().execute("select last_used_at from scim.api_keys where prefix = \(prefix)")[0, "last_used_at"] != nil,
+                "recorded once the row is free")
+    }
+
     @Test("a tenant's transaction sees only its own users")
     func tenantIsolation() throws {
         let a = try TestDatabase.tenant()

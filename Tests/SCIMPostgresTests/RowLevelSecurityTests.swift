@@ -10,12 +10,7 @@ import SCIMAdmin
 /// connect as that role (SCIM_TEST_APP_DATABASE_URL, set by deploy/test.sh).
 @Suite("The responder's database role", .enabled(if: TestDatabase.available))
 struct RowLevelSecurityTests {
-    func appConnection() throws -> PostgresConnection {
-        let url = try #require(ProcessInfo.processInfo.environment["SCIM_TEST_APP_DATABASE_URL"], "run ./deploy/test.sh")
-        let connection = PostgresConnection(conninfo: url)
-        try connection.connect()
-        return connection
-    }
+    func appConnection() throws -> PostgresConnection { try TestDatabase.responderConnection() }
 
     @Test("it has no DDL, cannot change tenants' identity or keys' secrets and scopes, nor bring a revoked key back")
     func privileges() throws {

@@ -24,8 +24,8 @@ public struct ActivityFilter: Sendable {
         self.kind = kind
         self.resolved = resolved
         (self.startIndex, self.count) = try Self.paging(startIndex: startIndex, count: count)
-        if let status, !(Int(status) != nil || ["1xx", "2xx", "3xx", "4xx", "5xx"].contains(status.lowercased())) {
-            throw .badRequest(.invalidValue, "status must be a status code (409) or a class (4xx).")
+        if let status, !(Int(status) != nil || ["1xx", "2xx", "3xx", "4xx", "5xx", "failed"].contains(status.lowercased())) {
+            throw .badRequest(.invalidValue, "status must be a status code (409), a class (4xx) or \"failed\" (4xx and 5xx).")
         }
         self.status = status
     }
@@ -41,6 +41,7 @@ public struct ActivityFilter: Sendable {
     public var statusRange: (low: Int?, high: Int?) {
         guard let status else { return (nil, nil) }
         if let exact = Int(status) { return (exact, exact) }
+        if status.lowercased() == "failed" { return (400, 599) }
         let hundred = (Int(String(status.prefix(1))) ?? 0) * 100
         return (hundred, hundred + 99)
     }

@@ -75,6 +75,9 @@ public struct AuthenticatedKey: Sendable {
     public var schemaVersion: Int
     /// Changes whenever the tenant's mappings (or custom fields) do.
     public var mappingVersion: Int = 0
+    /// The key's last use was recorded more than a minute ago: record this one (after the
+    /// request's transaction, see `ResourceStore.recordKeyUse`).
+    public var lastUseIsStale = false
 
     public init(tenantId: String, tenantSlug: String, keyId: String, keyPrefix: String, scopes: [String], scimEnabled: Bool,
                 schemaVersion: Int) {
@@ -154,6 +157,10 @@ public protocol ResourceStore {
     /// transaction, so failed requests are logged too. Best effort: a lost log row never fails
     /// the request it describes.
     func record(_ entry: ProvisioningLogEntry)
+
+    /// Notes that a key was used, in a statement of its own after the request's transaction, and
+    /// only if no one else holds the key's row: a request never waits for this bookkeeping.
+    func recordKeyUse(keyId: String)
 
 }
 

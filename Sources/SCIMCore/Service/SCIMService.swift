@@ -65,11 +65,13 @@ public final class SCIMService {
         let baseURL = (configuration.publicOrigin ?? request.origin) + configuration.pathPrefix + route.tenant
         let started = clock.now()
         var keyPrefix: String?
+        var staleKeyId: String?
         var response: HTTPResponse
         do {
             response = try store.transaction { (transaction) throws(SCIMError) -> HTTPResponse in
                 let key = try authenticate(request, route: route, in: transaction)
                 keyPrefix = key.keyPrefix
+                staleKeyId = key.lastUseIsStale ? key.keyId : nil
                 try authorize(key, route: route)
                 let schemas = try tenantSchemas(key, transaction)
                 try transaction.scope(toTenant: key.tenantId, schemas: schemas)
@@ -82,6 +84,7 @@ public final class SCIMService {
             response = .error(error)
         }
         response.tenant = route.tenant
+        if let staleKeyId { store.recordKeyUse(keyId: staleKeyId) }
         // A wrong or missing key is always 401 (RFC 7644 §3.12), never slowed down: keys are
         // 238-bit secrets, and the identity provider's addresses are shared by all its customers.
         // Only requests made with one of the tenant's keys are the tenant's to see.

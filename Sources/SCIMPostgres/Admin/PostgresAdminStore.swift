@@ -6,14 +6,18 @@ extension PostgresStore: AdminStore {
     /// `body` in the same transaction.
     public func administer<T>(tenantSlug: String, as principal: AdminPrincipal,
                               _ body: (any TenantAdministrator, AdminActor) throws(SCIMError) -> T) throws(SCIMError) -> T {
-        try postgresTransaction { (transaction) throws(SCIMError) -> T in
+        var staleKeyId: String?
+        let result = try postgresTransaction { (transaction) throws(SCIMError) -> T in
             // Admin listings filter on values whose selectivity decides the plan (a text most
             // users match, or almost none): a generic plan of the prepared statement would fit
             // one case and take seconds in the other. Planning each costs well under a millisecond.
             try transaction.query("select set_config('plan_cache_mode', 'force_custom_plan', true)")
-            let (tenantId, actor) = try transaction.adminActor(tenantSlug: tenantSlug, principal)
+            let (tenantId, actor, stale) = try transaction.adminActor(tenantSlug: tenantSlug, principal)
+            staleKeyId = stale
             return try body(DirectoryAdministration(transaction: transaction, tenantId: tenantId, actor: actor.auditName), actor)
         }
+        if let staleKeyId { recordKeyUse(keyId: staleKeyId) }
+        return result
     }
 
     func postgresTransaction<T>(_ body: (PostgresTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T {
@@ -25,25 +29,28 @@ extension PostgresStore: AdminStore {
 }
 
 extension PostgresTransaction {
-    /// The tenant's id and who acts, or 401 when the key or session is not (or no longer) valid for it.
-    func adminActor(tenantSlug: String, _ principal: AdminPrincipal) throws(SCIMError) -> (tenantId: String, actor: AdminActor) {
+    /// The tenant's id and who acts, or 401 when the key or session is not (or no longer) valid for
+    /// it; and a key whose use is to be recorded after the transaction.
+    func adminActor(tenantSlug: String, _ principal: AdminPrincipal) throws(SCIMError)
+        -> (tenantId: String, actor: AdminActor, staleKeyId: String?) {
         switch principal {
         case .apiKey(let token):
             guard let key = try authenticate(tenantSlug: tenantSlug, bearerToken: token) else {
                 throw .unauthorized("The bearer token is not valid for this tenant.")
             }
-            return (key.tenantId, AdminActor(auditName: "admin-api:\(key.keyPrefix)", keyScopes: key.scopes))
+            return (key.tenantId, AdminActor(auditName: "admin-api:\(key.keyPrefix)", keyScopes: key.scopes),
+                    key.lastUseIsStale ? key.keyId : nil)
         case .consoleSession(let tokenHash):
             guard let (tenantId, user) = try consoleSession(tenantSlug: tenantSlug, tokenHash: tokenHash) else {
                 throw .unauthorized("Your console session has ended; sign in again.")
             }
-            return (tenantId, AdminActor(auditName: "console:\(user.email)", consoleUser: user))
+            return (tenantId, AdminActor(auditName: "console:\(user.email)", consoleUser: user), nil)
         case .owner(let actor):
             let rows = try query("""
                 select id, set_config('scim.tenant_id', id::text, true) from scim.tenants where slug = \(tenantSlug)
                 """)
             guard let tenantId = rows[0, "id"] else { throw .notFound("No tenant with slug '\(tenantSlug)'.") }
-            return (tenantId, AdminActor(auditName: actor))
+            return (tenantId, AdminActor(auditName: actor), nil)
         }
     }
 
