@@ -14,7 +14,9 @@ extension ConsoleApp {
             return try store.administer(tenantSlug: tenant, as: .consoleSession(tokenHash: hash)) { (admin, actor) throws(SCIMError) -> HTTPResponse in
                 guard let user = actor.consoleUser else { throw .unauthorized("No console session.") }
                 if isPost && !request.carriesCSRFToken(of: user) { throw Self.csrfError }
-                return try page(request, method: method, route: route, admin: admin, user: user)
+                var response = try page(request, method: method, route: route, admin: admin, user: user)
+                response.actor = actor.auditName
+                return response
             }
         } catch where error.status == 401 {
             return toSignIn(request, tenant: tenant, isPost: isPost)

@@ -10,7 +10,7 @@ struct ConsoleRequest {
 
     /// https behind nginx's TLS: the cookie is `__Host-` prefixed and `Secure`. The loopback dev
     /// stack serves plain http, where a browser would drop such a cookie, so it gets a plain name.
-    var isSecure: Bool { (publicOrigin ?? http.origin).hasPrefix("https://") }
+    var isSecure: Bool { http.origin.hasPrefix("https://") || publicOrigin?.hasPrefix("https://") == true }
 
     var sessionCookieName: String { isSecure ? "__Host-scim_console" : "scim_console" }
 

@@ -95,6 +95,7 @@ public struct WorkerLoop {
             "duration_ms": "\((elapsed * 100).rounded() / 100)",
         ]
         if let count = response.unauthenticatedCount { metadata["unauthenticated_total"] = "\(count)" }
+        if let actor = response.actor { metadata["actor"] = "\(actor)" }
         logger.info("request", metadata: metadata)
     }
 

@@ -21,7 +21,7 @@ public final class PostgresStore: ResourceStore {
         var attempt = 0
         while true {
             attempt += 1
-            let transaction = PostgresTransaction(connection: connection)
+            let transaction = PostgresTransaction(connection: connection, logger: logger)
             var committing = false
             do {
                 try transaction.run("begin")
@@ -106,25 +106,7 @@ public final class PostgresStore: ResourceStore {
     }
 
     func translate(_ cause: PostgresError, committing: Bool) -> SCIMError {
-        if cause.isConnectionFailure {
-            logger.error("database unavailable", metadata: ["error": "\(cause)"])
-            return .unavailable(committing
-                ? "The database connection was lost while committing; the outcome is unknown. Retry the request."
-                : "The database is unavailable. Retry the request shortly.")
-        }
-        if cause.isRetryable {
-            return .unavailable("The request conflicted with concurrent requests; retry it.", retryAfterSeconds: 1)
-        }
-        switch cause.sqlState ?? "" {
-        case "57014":
-            return .unavailable("The request took too long and was cancelled.")
-        case "23505":
-            return .conflict("A value that must be unique is already in use.")
-        case let state where state.hasPrefix("23") || state.hasPrefix("22"):
-            return .badRequest(.invalidValue, "The database refused a value: \(cause.message)")
-        default:
-            logger.error("database error", metadata: ["error": "\(cause)"])
-            return .internalError("An internal database error occurred.")
-        }
+        if cause.isConnectionFailure { logger.error("database unavailable", metadata: ["error": "\(cause)"]) }
+        return DatabaseErrorMapping.scimError(cause, committing: committing)
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import SCIMCore
 
 /// One transaction of `PostgresStore`, scoped to a tenant by `scope(toTenant:)`: every statement
@@ -12,8 +13,11 @@ final class PostgresTransaction: StoreTransaction {
     /// The tenant `scim.tenant_id` is set to in this transaction, if any.
     private var scopedTenant: String?
 
-    init(connection: PostgresConnection) {
+    let logger: Logger
+
+    init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
+        self.logger = logger
     }
 
     func run(_ script: String) throws(SCIMError) {
@@ -33,20 +37,15 @@ final class PostgresTransaction: StoreTransaction {
         }
     }
 
+    /// Keeps what the store's retry loop must see (a lost connection, a serialization failure, an
+    /// unexpected failure) and answers with what the client may be told.
     private func record(_ error: PostgresError) -> SCIMError {
-        if error.isConnectionFailure || error.isRetryable {
+        let state = error.sqlState ?? ""
+        if !(state.hasPrefix("22") || state.hasPrefix("23") || state == "57014") {
             databaseError = error
-            return .unavailable("The database is unavailable.")
         }
-        switch error.sqlState ?? "" {
-        case "23505": return .conflict("A value that must be unique is already in use.")
-        case "57014": return .unavailable("The request took too long and was cancelled.")
-        case let state where state.hasPrefix("22") || state.hasPrefix("23"):
-            return .badRequest(.invalidValue, "The database refused a value: \(error.message)")
-        default:
-            databaseError = error
-            return .internalError("An internal database error occurred.")
-        }
+        DatabaseErrorMapping.log(error, logger)
+        return DatabaseErrorMapping.scimError(error, committing: false)
     }
 
     func withSavepoint<T>(_ body: () throws(SCIMError) -> T) throws(SCIMError) -> T {

@@ -27,7 +27,8 @@ negotiates() { local expected=$1; shift; handshake "$@" | grep -q -- "$expected"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=scim.example.com" \
     -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
 mkdir -p "$work/snippets" "$work/logs"
-cp "$PROJECT_DIR/deploy/nginx/scim-fastcgi.conf" "$PROJECT_DIR/deploy/nginx/scim-error-pages.conf" "$work/snippets/"
+cp "$PROJECT_DIR/deploy/nginx/scim-fastcgi.conf" "$PROJECT_DIR/deploy/nginx/scim-error-pages.conf" \
+   "$PROJECT_DIR/deploy/nginx/scim-admin-access.conf" "$work/snippets/"
 sed -e "s|listen 443 ssl http2;|listen 127.0.0.1:$https_port ssl http2;|" -e "/listen \[::\]/d" \
     -e "s|listen 80;|listen 127.0.0.1:$http_port;|" \
     -e "s|/etc/ssl/certs/scim.example.com.fullchain.pem|$work/cert.pem|" -e "s|/etc/ssl/private/scim.example.com.key|$work/key.pem|" \
@@ -69,5 +70,27 @@ redirect=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.
 check "plain HTTP redirected to HTTPS" grep -q '^301 https://scim.example.com/scim/v2/demo/Users' <<<"$redirect"
 huge=$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$https_port/scim/v2/demo/Users" -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)")
 check "a 20 KB header is refused (large_client_header_buffers 16k)" grep -q '^4' <<<"$huge"
+console=$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$https_port/console/sign-in" -H 'Host: scim.example.com')
+check "the console answers over TLS (open by default)" grep -q '^200' <<<"$console"
+cookie=$(curl -sk -D - -o /dev/null "https://127.0.0.1:$https_port/console/sign-in" -H "Host: scim.example.com:$https_port" \
+    -H "Origin: https://scim.example.com:$https_port" --data 'tenant=nobody&email=a%40b.c&password=wrong')
+check "a failed sign-in is a 401 and sets no cookie" grep -q '^HTTP/[0-9.]* 401' <<<"$cookie"
+check "... no cookie" refuses grep -qi '^set-cookie' <<<"$cookie"
+# Over TLS the session cookie is __Host- prefixed and Secure (the loopback dev stack's is not).
+slug="tls-check-$RANDOM$RANDOM"
+scimctl tenant create "$slug" >/dev/null
+invite=$(scimctl console invite "$slug" --email tls@example.com | sed -n 's/^CONSOLE_INVITE_URL=.*token=//p')
+accepted=$(curl -sk -D - -o /dev/null "https://127.0.0.1:$https_port/console/$slug/invite" -H "Host: scim.example.com:$https_port" \
+    -H "Origin: https://scim.example.com:$https_port" --data-urlencode "token=$invite" \
+    --data-urlencode 'password=a long enough password' --data-urlencode 'confirmPassword=a long enough password')
+check "the session cookie is __Host-, Secure, HttpOnly and SameSite=Strict over TLS" \
+    grep -qiE '^set-cookie: __Host-scim_console=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict; Secure' <<<"$accepted"
+# The documented restriction: /admin/ and /console/ to configured networks only.
+printf 'allow 192.0.2.1;\ndeny all;\n' >"$work/snippets/scim-admin-access.conf"
+nginx -p "$work" -c "$work/nginx.conf" -s reload && sleep 0.5
+restricted=$(curl -sk -w '\n%{http_code}' "https://127.0.0.1:$https_port/console/sign-in" -H 'Host: scim.example.com')
+check "a restricted console refuses other addresses with a SCIM 403" grep -q '"status":"403"' <<<"$restricted"
+check "... and so does the admin API" grep -q '^403' <<<"$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$https_port/admin/v1/demo/settings" -H 'Host: scim.example.com')"
+check "provisioning is never restricted by it" grep -q '^401' <<<"$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$https_port/scim/v2/demo/Users" -H 'Host: scim.example.com')"
 echo "TLS check: $failures failure(s)"
 [ "$failures" -eq 0 ]

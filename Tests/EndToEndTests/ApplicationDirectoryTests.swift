@@ -396,6 +396,21 @@ struct AdminAPITests {
         #expect(try await scim.with(token: newest).get("/Users").status == 401)
     }
 
+    @Test("a value the database refuses is a 400 a client can act on, naming no table, constraint or stored value")
+    func databaseRefusalsAreWorded() async throws {
+        let directory = try await DirectoryTenant.make()
+        for (method, path, body) in [("POST", "/keys", #"{"name":"k","scopes":["scim"],"expiresAt":"2026-13-45T00:00:00Z"}"#),
+                                     ("GET", "/log?since=2026-99-01", nil), ("GET", "/errors?until=2026-02-31T00:00:00Z", nil)] {
+            let response = try await directory.admin.request(method, path, body: body)
+            expectSCIMError(response, status: 400, scimType: "invalidValue")
+            let detail = response.object?["detail"]?.stringValue ?? ""
+            #expect(detail.contains("date or time"), "\(path): \(detail)")
+            for raw in ["out of range", "relation", "constraint", "api_keys", "provisioning", "2026-13-45", "2026-99"] {
+                #expect(!detail.contains(raw), "\(path): \(detail)")
+            }
+        }
+    }
+
     @Test("the log is filtered by status, resource and text, and paged")
     func logFilters() async throws {
         let directory = try await DirectoryTenant.make()

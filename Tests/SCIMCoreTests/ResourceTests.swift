@@ -176,3 +176,33 @@ import Testing
         #expect(Redaction.loggedBody([]) == nil)
     }
 }
+
+@Suite struct RedactionByPathTests {
+    static let secret = "Tr0ub4dor&3"
+
+    @Test("a password never reaches the log, in any request shape", arguments: [
+        // PATCH by path, as Okta and Entra send it
+        #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"password","value":"Tr0ub4dor&3"}]}"#,
+        // PATCH by a URN-qualified path, capitalised op
+        #"{"Operations":[{"op":"Replace","path":"urn:ietf:params:scim:schemas:core:2.0:User:password","value":"Tr0ub4dor&3"}]}"#,
+        // path-less PATCH with a value object, and a URN key inside it
+        #"{"Operations":[{"op":"add","value":{"password":"Tr0ub4dor&3"}}]}"#,
+        #"{"Operations":[{"op":"add","value":{"urn:ietf:params:scim:schemas:core:2.0:User:password":"Tr0ub4dor&3"}}]}"#,
+        // Bulk, with a create and a PATCH inside
+        #"{"Operations":[{"method":"POST","path":"/Users","data":{"userName":"a","password":"Tr0ub4dor&3"}},{"method":"PATCH","path":"/Users/1","data":{"Operations":[{"op":"replace","path":"password","value":"Tr0ub4dor&3"}]}}]}"#,
+        // a value wrapped the way Entra wraps scalars
+        #"{"Operations":[{"op":"replace","path":"PASSWORD","value":[{"value":"Tr0ub4dor&3"}]}]}"#,
+    ])
+    func redacted(_ body: String) throws {
+        let logged = try #require(Redaction.loggedBody(Array(body.utf8)))
+        #expect(!logged.serialized().contains(Self.secret), "\(logged.serialized())")
+        #expect(logged.serialized().contains("[redacted]"))
+    }
+
+    @Test("other PATCH values stay readable")
+    func others() throws {
+        let body = #"{"Operations":[{"op":"replace","path":"displayName","value":"Ann"},{"op":"replace","path":"emails[type eq \"work\"].value","value":"a@b.c"}]}"#
+        let logged = try #require(Redaction.loggedBody(Array(body.utf8))).serialized()
+        #expect(logged.contains("Ann") && logged.contains("a@b.c") && !logged.contains("[redacted]"))
+    }
+}

@@ -61,8 +61,10 @@ public struct AdminJSONAPI {
     private func handle(_ request: HTTPRequest, path: [String], tenantSlug: String,
                         as principal: AdminPrincipal) throws(SCIMError) -> HTTPResponse {
         let endpointBase = (publicOrigin ?? request.origin) + scimPathPrefix
-        return try store.administerChecked(tenantSlug: tenantSlug, as: principal) { (admin, _) throws(SCIMError) -> HTTPResponse in
-            try route(request, path, admin, endpointBase: endpointBase)
+        return try store.administerChecked(tenantSlug: tenantSlug, as: principal) { (admin, actor) throws(SCIMError) -> HTTPResponse in
+            var response = try route(request, path, admin, endpointBase: endpointBase)
+            response.actor = actor.auditName
+            return response
         }
     }
 

@@ -78,6 +78,9 @@ public struct HTTPResponse: Sendable {
     /// For a request refused for want of a valid key: how many this process has refused so far
     /// (the operator's counter, in the request log line; not sent).
     public var unauthenticatedCount: Int?
+    /// Who made an administrative request (`admin-api:<key prefix>`, `console:<email>`), for the
+    /// request log line; not sent.
+    public var actor: String?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], tenant: String? = nil) {
         self.status = status

@@ -75,16 +75,41 @@ extension ProvisioningLogEntry {
 /// secret (password, secret, token, key material), at any depth. Bodies are cut to a size a log row
 /// can carry.
 public enum Redaction {
+    /// Names that say a value is a secret, whatever schema sends them.
     static let secretNames = ["password", "secret", "token", "privatekey", "clientsecret", "apikey"]
+    /// Attributes the schemas never return (RFC 7643 §2.4 `returned: never`, such as `password`):
+    /// what no log may keep either.
+    static let neverReturned: Set<String> = {
+        func names(_ attributes: [AttributeDefinition]) -> [String] {
+            attributes.flatMap { attribute in
+                (attribute.returned == .never ? [attribute.name.lowercased()] : []) + names(attribute.subAttributes)
+            }
+        }
+        return Set(names(CoreSchemas.user.attributes + CoreSchemas.enterpriseUser.attributes + CoreSchemas.group.attributes))
+    }()
     public static let maxLoggedBodyBytes = 8192
+
+    /// Whether an attribute name or PATCH path (`password`, `urn:...:User:password`,
+    /// `x.password`, `emails[type eq "work"].password`) names a secret.
+    static func namesSecret(_ nameOrPath: String) -> Bool {
+        var last = Substring(nameOrPath.lowercased())
+        if let bracket = last.firstIndex(of: "[") , let close = last.lastIndex(of: "]"), bracket < close {
+            last = last[..<bracket] + last[last.index(after: close)...]
+        }
+        if let separator = last.lastIndex(where: { $0 == ":" || $0 == "." }) { last = last[last.index(after: separator)...] }
+        let name = String(last.filter { $0.isLetter })
+        return neverReturned.contains(name) || secretNames.contains { name.hasSuffix($0) }
+    }
 
     public static func redact(_ value: JSONValue) -> JSONValue {
         switch value {
         case .object(let object):
+            // A PATCH operation whose path names a secret carries it in "value" (RFC 7644 §3.5.2).
+            let path = object.members.first { $0.key.lowercased() == "path" }?.value.stringValue
+            let secretValue = path.map(namesSecret) ?? false
             var result = JSONObject()
             for member in object.members {
-                let name = member.key.lowercased().filter { $0.isLetter }
-                let isSecret = secretNames.contains { name.hasSuffix($0) }
+                let isSecret = namesSecret(member.key) || (secretValue && member.key.lowercased() == "value")
                 result.append(member.key, isSecret ? .string("[redacted]") : redact(member.value))
             }
             return .object(result)
