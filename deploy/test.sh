@@ -43,6 +43,15 @@ if [ $# -eq 0 ]; then
     [ "$browser_status" -eq 0 ] || say "the browser suite failed; see $LOG_DIR/browser-output.log"
 fi
 
+# A database made by an older commit's migrations, upgraded to this one, passes the PostgreSQL suite.
+upgrade_status=0
+if [ $# -eq 0 ]; then
+    say "upgrading a database made by older migrations, and testing it"
+    Tests/Upgrade/upgrade-test.sh >"$LOG_DIR/upgrade-output.log" 2>&1 || upgrade_status=$?
+    grep -E '^(==>|✔ Test run|✘|error)' "$LOG_DIR/upgrade-output.log" | head -20 || true
+    [ "$upgrade_status" -eq 0 ] || say "the upgrade test failed; see $LOG_DIR/upgrade-output.log"
+fi
+
 # With a --filter (or any argument) only the tests asked for run; the full run adds the sanitizer
 # pass and a short fuzz run. SCIM_TEST_FUZZ_SECONDS sets the fuzzing time per target (default 30).
 extra_status=0
@@ -81,4 +90,4 @@ if [ $# -eq 0 ]; then
     unset SCIM_RESPONDER_BINARY ASAN_OPTIONS
     responder_start
 fi
-[ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$browser_status" -eq 0 ] && [ "$extra_status" -eq 0 ]
+[ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$browser_status" -eq 0 ] && [ "$upgrade_status" -eq 0 ] && [ "$extra_status" -eq 0 ]

@@ -101,6 +101,9 @@ struct Migrate: ParsableCommand {
         } catch let error as PostgresError {
             FileHandle.standardError.write(Data("error: migration failed: \(error)\n".utf8))
             throw ExitCode.failure
+        } catch let error as Migrator.ChangedMigration {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
         }
     }
 

@@ -281,7 +281,7 @@ struct ApplicationDirectoryTests {
         #expect(closed["items"]?.arrayValue?.first?.objectValue?["resolvedBy"]?.stringValue == "system")
 
         // A rejected SCIM request is an error too; an admin marks it resolved.
-        #expect(try await client.post("/Users", #"{"userName":"err1@contoso.com"}"#).status == 409)
+        #expect(try await client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"err1@contoso.com"}"#).status == 409)
         let rejected = try await directory.expect(200, "GET", "/errors?kind=rejected_request&resolved=false")
         let item = try #require(rejected["items"]?.arrayValue?.first?.objectValue)
         #expect(item["detail"]?.stringValue?.contains("already exists") == true)
@@ -416,7 +416,7 @@ struct AdminAPITests {
         let directory = try await DirectoryTenant.make()
         let client = directory.tenant.client
         _ = try await client.createUser("logged@contoso.com")
-        #expect(try await client.post("/Users", #"{"userName":"logged@contoso.com"}"#).status == 409)
+        #expect(try await client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"logged@contoso.com"}"#).status == 409)
         let failures = try await directory.expect(200, "GET", "/log?status=4xx&resourceType=User")
         #expect(failures["totalResults"]?.intValue == 1)
         #expect(failures["items"]?.arrayValue?.first?.objectValue?["status"]?.intValue == 409)

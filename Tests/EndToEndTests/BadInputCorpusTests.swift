@@ -33,21 +33,21 @@ private let patchOp = #""schemas":["urn:ietf:params:scim:api:messages:2.0:PatchO
 /// operations, invalid paths, oversize lists, and SQL metacharacters in every position a filter,
 /// sort or projection has.
 let badRequests: [BadRequest] = [
-    BadRequest("truncated JSON", "POST", "/Users", #"{"userName":"x""#),
+    BadRequest("truncated JSON", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x""#),
     BadRequest("JSON array for a resource", "POST", "/Users", #"[{"userName":"x"}]"#),
-    BadRequest("trailing garbage", "POST", "/Users", #"{"userName":"x"} trailing"#),
+    BadRequest("trailing garbage", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x"} trailing"#),
     BadRequest("invalid UTF-8", "POST", "/Users", bytes: Data([0x7B, 0x22, 0x75, 0x73, 0x65, 0x72, 0x4E, 0x61, 0x6D, 0x65, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D])),
-    BadRequest("lone surrogate escape", "POST", "/Users", #"{"userName":"\ud800"}"#),
-    BadRequest("NUL escape in a value", "POST", "/Users", #"{"userName":"a\u0000b"}"#),
-    BadRequest("duplicate keys", "POST", "/Users", #"{"userName":"a","UserName":"b"}"#),
-    BadRequest("userName an object", "POST", "/Users", #"{"userName":{"first":"a"}}"#),
-    BadRequest("email value an object", "POST", "/Users", #"{"userName":"t1","emails":[{"value":{"address":"a@b.c"}}]}"#),
-    BadRequest("name a string", "POST", "/Users", #"{"userName":"t2","name":"Alice"}"#),
-    BadRequest("active a number", "POST", "/Users", #"{"userName":"t3","active":1}"#),
-    BadRequest("huge exponent", "POST", "/Users", #"{"userName":"t4","active":1e999999999999}"#),
-    BadRequest("number of 500 digits", "POST", "/Users", #"{"userName":"t5","active":"# + String(repeating: "9", count: 500) + "}"),
-    BadRequest("arrays nested 200 deep", "POST", "/Users", #"{"userName":"t6","emails":"# + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}"),
-    BadRequest("objects nested 100 deep", "POST", "/Users", #"{"userName":"t7","name":"# + String(repeating: #"{"a":"#, count: 100) + "1" + String(repeating: "}", count: 100) + "}"),
+    BadRequest("lone surrogate escape", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"\ud800"}"#),
+    BadRequest("NUL escape in a value", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a\u0000b"}"#),
+    BadRequest("duplicate keys", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a","UserName":"b"}"#),
+    BadRequest("userName an object", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":{"first":"a"}}"#),
+    BadRequest("email value an object", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t1","emails":[{"value":{"address":"a@b.c"}}]}"#),
+    BadRequest("name a string", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t2","name":"Alice"}"#),
+    BadRequest("active a number", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t3","active":1}"#),
+    BadRequest("huge exponent", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t4","active":1e999999999999}"#),
+    BadRequest("number of 500 digits", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t5","active":"# + String(repeating: "9", count: 500) + "}"),
+    BadRequest("arrays nested 200 deep", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t6","emails":"# + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}"),
+    BadRequest("objects nested 100 deep", "POST", "/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t7","name":"# + String(repeating: #"{"a":"#, count: 100) + "1" + String(repeating: "}", count: 100) + "}"),
     BadRequest("PATCH without Operations", "PATCH", "/Users/USER", #"{\#(patchOp)}"#),
     BadRequest("PATCH unknown op", "PATCH", "/Users/USER", #"{\#(patchOp),"Operations":[{"op":"move","path":"title","value":"x"}]}"#),
     BadRequest("PATCH op a number", "PATCH", "/Users/USER", #"{\#(patchOp),"Operations":[{"op":1,"path":"title","value":"x"}]}"#),
@@ -61,7 +61,7 @@ let badRequests: [BadRequest] = [
     BadRequest("PATCH 10001 members", "PATCH", "/Groups/GROUP", #"{\#(patchOp),"Operations":[{"op":"add","path":"members","value":["# + (0...10_000).map { _ in #"{"value":"\#(UUID().uuidString.lowercased())"}"# }.joined(separator: ",") + "]}]}"),
     BadRequest("PATCH member by a filter on display", "PATCH", "/Groups/GROUP", #"{\#(patchOp),"Operations":[{"op":"remove","path":"members[display eq \"x\"]"}]}"#),
     BadRequest("PATCH member value a number", "PATCH", "/Groups/GROUP", #"{\#(patchOp),"Operations":[{"op":"add","path":"members","value":[{"value":7}]}]}"#),
-    BadRequest("group displayName an object", "POST", "/Groups", #"{"displayName":{"en":"a"}}"#),
+    BadRequest("group displayName an object", "POST", "/Groups", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":{"en":"a"}}"#),
     BadRequest("filter: quote in attribute position", "GET", "/Users?filter=" + "userName' or 1=1 -- eq \"x\"".formEncoded),
     BadRequest("filter: operator is SQL", "GET", "/Users?filter=" + "userName ;select eq \"x\"".formEncoded),
     BadRequest("filter: value unterminated", "GET", "/Users?filter=" + "userName eq \"x' or '1'='1".formEncoded),
@@ -91,7 +91,7 @@ struct BadInputCorpusTests {
     func refused(_ bad: BadRequest) async throws {
         let tenant = try TestTenant.make()
         let (userId, _) = try await tenant.client.createUser("fixture@example.com")
-        let group = try await tenant.client.post("/Groups", #"{"displayName":"Fixture","members":[{"value":"\#(userId)"}]}"#)
+        let group = try await tenant.client.post("/Groups", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Fixture","members":[{"value":"\#(userId)"}]}"#)
         let groupId = try #require(group.object?["id"]?.stringValue)
         let before = try await [tenant.client.get("/Users/\(userId)").text, tenant.client.get("/Groups/\(groupId)").text]
 

@@ -7,11 +7,11 @@ struct BadInputTests {
     @Test("broken JSON is 400 invalidSyntax; a missing userName is 400 invalidValue; nothing is created")
     func brokenBodies() async throws {
         let tenant = try TestTenant.make()
-        for body in ["{", #"{"userName":"a","userName":"b"}"#, "[]", #"{"userName":"a\u0000"}"#, ""] {
+        for body in ["{", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a","userName":"b"}"#, "[]", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a\u0000"}"#, ""] {
             expectSCIMError(try await tenant.client.post("/Users", body), status: 400, scimType: "invalidSyntax")
         }
-        expectSCIMError(try await tenant.client.post("/Users", #"{"displayName":"no user name"}"#), status: 400, scimType: "invalidValue")
-        expectSCIMError(try await tenant.client.post("/Users", #"{"userName":"x","active":"perhaps"}"#), status: 400, scimType: "invalidValue")
+        expectSCIMError(try await tenant.client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"displayName":"no user name"}"#), status: 400, scimType: "invalidValue")
+        expectSCIMError(try await tenant.client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x","active":"perhaps"}"#), status: 400, scimType: "invalidValue")
         #expect(try await tenant.client.get("/Users?count=0").object?["totalResults"] == .integer(0))
     }
 
@@ -51,7 +51,7 @@ struct BadInputTests {
     @Test("a body over nginx's limit is 413 in SCIM JSON, not an HTML page")
     func tooLarge() async throws {
         let tenant = try TestTenant.make()
-        let big = #"{"userName":"big","displayName":""# + String(repeating: "x", count: 1_100_000) + #""}"#
+        let big = #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"big","displayName":""# + String(repeating: "x", count: 1_100_000) + #""}"#
         let response = try await tenant.client.post("/Users", big)
         expectSCIMError(response, status: 413)
     }

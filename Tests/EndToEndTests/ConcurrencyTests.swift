@@ -29,7 +29,7 @@ struct ConcurrencyTests {
         let client = tenant.client
         var ids: [String] = []
         for name in ["Alpha", "Beta"] {
-            let response = try await client.post("/Groups", #"{"displayName":"\#(name)"}"#)
+            let response = try await client.post("/Groups", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"\#(name)"}"#)
             ids.append(try #require(response.object?["id"]?.stringValue))
         }
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -68,7 +68,7 @@ struct KilledMidRequestTests {
         let tenant = try TestTenant.make()
         let client = tenant.client
         // A long request: a bulk of 1,000 creates runs for a second or more in one transaction.
-        let operations = (0..<1000).map { #"{"method":"POST","path":"/Users","bulkId":"b\#($0)","data":{"userName":"doomed\#($0)@example.com"}}"# }
+        let operations = (0..<1000).map { #"{"method":"POST","path":"/Users","bulkId":"b\#($0)","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"doomed\#($0)@example.com"}}"# }
         let body = #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[\#(operations.joined(separator: ","))]}"#
         let before = try workers()
         let ticks = Dictionary(uniqueKeysWithValues: before.map { ($0, cpuTicks($0)) })

@@ -11,7 +11,7 @@ struct ExtensionTests {
         let tenant = try TestTenant.make()
         let client = tenant.client
         // Before the declaration, its attributes are ignored.
-        let before = try await client.post("/Users", #"{"userName":"early@example.com","\#(Self.urn):costCode":"CC-0"}"#)
+        let before = try await client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"early@example.com","\#(Self.urn):costCode":"CC-0"}"#)
         #expect(before.status == 201)
         #expect(before.object?[Self.urn] == nil)
 

@@ -47,7 +47,7 @@ struct FaultSuiteTests {
                         }
                         let afterFault = await counter.faultOver
                         let name = "\(prefix)-\(writer)-\(i)@example.com"
-                        let status = (try? await client.post("/Users", #"{"userName":"\#(name)"}"#).status) ?? -1
+                        let status = (try? await client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"\#(name)"}"#).status) ?? -1
                         results.append((name, status, afterFault))
                         // A client backs off after a failure (Entra retries later), so an outage spans a few requests.
                         if status != 201 { try await Task.sleep(nanoseconds: 100_000_000) }

@@ -62,7 +62,7 @@ struct FaultToleranceTests {
             let response = try await tenant.client.get("/Users/\(id)")
             #expect(response.status == 200, "\(response.text)")
         }
-        let created = try await tenant.client.post("/Users", #"{"userName":"after-restart@example.com"}"#)
+        let created = try await tenant.client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"after-restart@example.com"}"#)
         #expect(created.status == 201)
         #expect(try workerPids().workers.sorted() == workersBefore.sorted(), "no worker crashed")
     }
@@ -76,7 +76,7 @@ struct FaultToleranceTests {
             if i == 20 { try Stack.quickstart("db-stop", "immediate") }
             if i == 30 { try Stack.quickstart("db-start") }
             let name = "load\(i)@example.com"
-            let response = try await tenant.client.post("/Users", #"{"userName":"\#(name)"}"#)
+            let response = try await tenant.client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"\#(name)"}"#)
             if response.status == 201 { acknowledged.append(name) } else { failures.append(response.status) }
         }
         #expect(failures.allSatisfy { $0 == 503 }, "\(failures)")

@@ -99,7 +99,7 @@ struct GroupTests {
     func conflictsAndUnknownMembers() async throws {
         let tenant = try TestTenant.make()
         let group = try await createGroup(tenant.client, "Engineering")
-        expectSCIMError(try await tenant.client.post("/Groups", #"{"displayName":"ENGINEERING"}"#), status: 409, scimType: "uniqueness")
+        expectSCIMError(try await tenant.client.post("/Groups", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"ENGINEERING"}"#), status: 409, scimType: "uniqueness")
         let user = try await tenant.client.createUser("eng@example.com").id
         let response = try await tenant.client.patch("/Groups/\(group)",
             #"{\#(patchSchema),"Operations":[{"op":"add","path":"members","value":[{"value":"\#(user)"},{"value":"\#(UUID().uuidString)"}]}]}"#)
@@ -248,13 +248,13 @@ struct BulkTests {
         _ = try await tenant.client.createUser("taken@example.com")
         let response = try await tenant.client.post("/Bulk", #"""
             {"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
-             {"method":"POST","path":"/Groups","bulkId":"g1","data":{"displayName":"Bulk Team","members":[{"value":"bulkId:u1"},{"value":"bulkId:u2"}]}},
-             {"method":"POST","path":"/Users","bulkId":"u1","data":{"userName":"bulk1@example.com"}},
-             {"method":"POST","path":"/Users","bulkId":"u2","data":{"userName":"bulk2@example.com"}},
-             {"method":"POST","path":"/Users","bulkId":"dup","data":{"userName":"TAKEN@example.com"}},
+             {"method":"POST","path":"/Groups","bulkId":"g1","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Bulk Team","members":[{"value":"bulkId:u1"},{"value":"bulkId:u2"}]}},
+             {"method":"POST","path":"/Users","bulkId":"u1","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bulk1@example.com"}},
+             {"method":"POST","path":"/Users","bulkId":"u2","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bulk2@example.com"}},
+             {"method":"POST","path":"/Users","bulkId":"dup","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"TAKEN@example.com"}},
              {"method":"PATCH","path":"/Users/bulkId:u1","data":{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                "Operations":[{"op":"replace","path":"title","value":"Bulk"}]}},
-             {"method":"POST","path":"/Groups","bulkId":"loop","data":{"displayName":"Loop","members":[{"value":"bulkId:never"}]}}]}
+             {"method":"POST","path":"/Groups","bulkId":"loop","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Loop","members":[{"value":"bulkId:never"}]}}]}
             """#)
         #expect(response.status == 200, "\(response.text)")
         let operations = response.object?["Operations"]?.arrayValue?.compactMap { $0.objectValue } ?? []
@@ -274,9 +274,9 @@ struct BulkTests {
         let tenant = try TestTenant.make()
         let response = try await tenant.client.post("/Bulk", #"""
             {"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"failOnErrors":1,"Operations":[
-             {"method":"POST","path":"/Users","bulkId":"a","data":{"userName":"first@example.com"}},
-             {"method":"POST","path":"/Users","bulkId":"b","data":{"displayName":"no userName"}},
-             {"method":"POST","path":"/Users","bulkId":"c","data":{"userName":"never@example.com"}}]}
+             {"method":"POST","path":"/Users","bulkId":"a","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"first@example.com"}},
+             {"method":"POST","path":"/Users","bulkId":"b","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"displayName":"no userName"}},
+             {"method":"POST","path":"/Users","bulkId":"c","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"never@example.com"}}]}
             """#)
         let operations = response.object?["Operations"]?.arrayValue?.compactMap { $0.objectValue } ?? []
         #expect(operations.map { $0["status"]?.stringValue } == ["201", "400"])

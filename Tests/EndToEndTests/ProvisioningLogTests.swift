@@ -7,10 +7,10 @@ struct ProvisioningLogTests {
     @Test("every request is logged for its tenant with who, what, result and duration; failures keep a redacted body")
     func logged() async throws {
         let tenant = try TestTenant.make()
-        let created = try await tenant.client.post("/Users", #"{"userName":"logged@example.com","password":"Fr0m-Okta"}"#)
+        let created = try await tenant.client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"logged@example.com","password":"Fr0m-Okta"}"#)
         #expect(created.status == 201)
         let requestId = try #require(created.header("X-Request-Id"))
-        let duplicate = try await tenant.client.post("/Users", #"{"userName":"LOGGED@example.com","password":"S3cret-Value"}"#)
+        let duplicate = try await tenant.client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"LOGGED@example.com","password":"S3cret-Value"}"#)
         #expect(duplicate.status == 409)
         _ = try await tenant.client.with(token: "sk_wrongwrong_" + String(repeating: "x", count: 40)).get("/Users")
 

@@ -18,7 +18,7 @@ struct TenantIsolationTests {
         let bKey = try #require(try await b.expect(200, "GET", "/keys")["items"]?.arrayValue?.first?.objectValue)
         let bKeyId = try #require(bKey["id"]?.stringValue)
         let bKeyPrefix = try #require(bKey["prefix"]?.stringValue)
-        _ = try await b.tenant.client.post("/Users", #"{"userName":"b-only@example.com"}"#)   // a 409: B has an error now
+        _ = try await b.tenant.client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b-only@example.com"}"#)   // a 409: B has an error now
         let bError = try #require(try await b.expect(200, "GET", "/errors")["items"]?.arrayValue?.first?.objectValue?["id"]?.stringValue)
         let bJob = try #require(try await b.expect(200, "GET", "/jobs")["items"]?.arrayValue?.first?.objectValue?["id"]?.stringValue)
         let snapshot = { () async throws -> [String] in
@@ -34,10 +34,10 @@ struct TenantIsolationTests {
         // A's keys on B's URLs: 401, whatever the endpoint, and never throttled (nothing about them is B's to see).
         let patch = #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"x"}]}"#
         let onB = b.tenant.client.with(token: a.tenant.token)
-        for (method, path, body) in [("GET", "/Users", nil), ("GET", "/Users/\(bUser)", nil), ("PUT", "/Users/\(bUser)", #"{"userName":"x"}"#),
+        for (method, path, body) in [("GET", "/Users", nil), ("GET", "/Users/\(bUser)", nil), ("PUT", "/Users/\(bUser)", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x"}"#),
                                      ("PATCH", "/Users/\(bUser)", patch), ("DELETE", "/Users/\(bUser)", nil), ("GET", "/Groups/\(bGroup)", nil),
                                      ("PATCH", "/Groups/\(bGroup)", patch), ("DELETE", "/Groups/\(bGroup)", nil), ("POST", "/.search", "{}"),
-                                     ("POST", "/Bulk", #"{"Operations":[]}"#), ("GET", "/Schemas", nil), ("GET", "/ResourceTypes", nil)] as [(String, String, String?)] {
+                                     ("POST", "/Bulk", #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[]}"#), ("GET", "/Schemas", nil), ("GET", "/ResourceTypes", nil)] as [(String, String, String?)] {
             expectSCIMError(try await onB.request(method, path, body: body), status: 401)
         }
         // None of those reached B's log or errors: without one of B's keys, nothing shows they concern B.
@@ -52,9 +52,9 @@ struct TenantIsolationTests {
 
         // A's keys on A's URLs, naming B's things: 404, 400 or nothing found.
         let client = a.tenant.client
-        for (method, path, body) in [("GET", "/Users/\(bUser)", nil), ("PUT", "/Users/\(bUser)", #"{"userName":"b-only@example.com"}"#),
+        for (method, path, body) in [("GET", "/Users/\(bUser)", nil), ("PUT", "/Users/\(bUser)", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b-only@example.com"}"#),
                                      ("PATCH", "/Users/\(bUser)", patch), ("DELETE", "/Users/\(bUser)", nil),
-                                     ("GET", "/Groups/\(bGroup)", nil), ("PUT", "/Groups/\(bGroup)", #"{"displayName":"x"}"#),
+                                     ("GET", "/Groups/\(bGroup)", nil), ("PUT", "/Groups/\(bGroup)", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"x"}"#),
                                      ("PATCH", "/Groups/\(bGroup)", patch), ("DELETE", "/Groups/\(bGroup)", nil)] as [(String, String, String?)] {
             expectSCIMError(try await client.request(method, path, body: body), status: 404)
         }
@@ -71,7 +71,7 @@ struct TenantIsolationTests {
         expectSCIMError(try await client.patch("/Groups/\(aGroup)",
             #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"\#(bUser)"}]}]}"#),
                         status: 400, scimType: "invalidValue")
-        expectSCIMError(try await client.post("/Groups", #"{"displayName":"Stolen","members":[{"value":"\#(bUser)"}]}"#), status: 400)
+        expectSCIMError(try await client.post("/Groups", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Stolen","members":[{"value":"\#(bUser)"}]}"#), status: 400)
         let bulk = try await client.post("/Bulk", #"""
             {"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
              {"method":"DELETE","path":"/Users/\#(bUser)"},

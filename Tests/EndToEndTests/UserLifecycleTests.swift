@@ -32,11 +32,11 @@ struct UserLifecycleTests {
         #expect(manager["$ref"]?.stringValue?.hasSuffix("/scim/v2/\(tenant.slug)/Users/m-1") == true)
         #expect(user["schemas"]?.arrayValue?.count == 2)
 
-        let duplicate = try await tenant.client.post("/Users", #"{"userName":"TEST_USER_00AA@CONTOSO.COM"}"#)
+        let duplicate = try await tenant.client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"TEST_USER_00AA@CONTOSO.COM"}"#)
         expectSCIMError(duplicate, status: 409, scimType: "uniqueness")
 
         // Without "active", a new user is active and says so.
-        let plain = try await tenant.client.post("/Users", #"{"userName":"plain@example.com"}"#)
+        let plain = try await tenant.client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"plain@example.com"}"#)
         #expect(plain.object?["active"] == .bool(true))
         // scimctl prints the endpoint a client really uses.
         let (baseURL, _) = try Stack.require()
@@ -138,7 +138,7 @@ struct UserLifecycleTests {
         #expect(replaced.object?["title"] == nil)
         #expect(replaced.object?["displayName"] == .string("New"))
         #expect(replaced.object?["active"] == .bool(false))
-        let collision = try await tenant.client.put("/Users/\(id)", #"{"userName":"PUT-B@example.com"}"#)
+        let collision = try await tenant.client.put("/Users/\(id)", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"PUT-B@example.com"}"#)
         expectSCIMError(collision, status: 409, scimType: "uniqueness")
     }
 
@@ -175,7 +175,7 @@ struct UserLifecycleTests {
             let name = "race\(round)@example.com"
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for variant in [name, name.uppercased(), name, name.capitalized] {
-                    group.addTask { try await tenant.client.post("/Users", #"{"userName":"\#(variant)"}"#).status }
+                    group.addTask { try await tenant.client.post("/Users", #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"\#(variant)"}"#).status }
                 }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }

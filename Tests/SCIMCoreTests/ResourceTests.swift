@@ -135,9 +135,13 @@ import Testing
         #expect(ext.attributes[1].type == .string && ext.attributes[1].mutability == .readWrite)
         let schemas = TenantSchemas(extensions: [("User", ext)])
         let normalizer = ResourceNormalizer(schemas.user)
-        guard case .object(let body) = try JSONParser.parse(#"{"userName":"u","urn:example:ext:1.0:User:level":"7","URN:EXAMPLE:EXT:1.0:USER":{"Tags":"a","site":{"code":"X"}}}"#) else { return }
+        guard case .object(let body) = try JSONParser.parse(#"{"userName":"u","urn:example:ext:1.0:User:level":"7","URN:EXAMPLE:EXT:1.0:USER":{"Tags":["a"],"site":{"code":"X"}}}"#) else { return }
         let user = try normalizer.normalize(body)
         #expect(JSONValue.object(user).serialized() == #"{"userName":"u","urn:example:ext:1.0:User":{"level":7,"tags":["a"],"site":{"code":"X"}}}"#)
+        // A multi-valued attribute is an array (RFC 7643 §2.4), in an extension too.
+        guard case .object(let scalar) = try JSONParser.parse(#"{"userName":"u","urn:example:ext:1.0:User":{"tags":"a"}}"#) else { return }
+        let error = #expect(throws: SCIMError.self) { try normalizer.normalize(scalar) }
+        #expect(error?.status == 400 && error?.scimType == .invalidValue)
     }
 
     @Test("declarations that cannot work are refused", arguments: [
@@ -204,5 +208,42 @@ import Testing
         let body = #"{"Operations":[{"op":"replace","path":"displayName","value":"Ann"},{"op":"replace","path":"emails[type eq \"work\"].value","value":"a@b.c"}]}"#
         let logged = try #require(Redaction.loggedBody(Array(body.utf8))).serialized()
         #expect(logged.contains("Ann") && logged.contains("a@b.c") && !logged.contains("[redacted]"))
+    }
+}
+
+@Suite struct SchemaEnforcementTests {
+    let normalizer = ResourceNormalizer(CoreSchemas.userResourceType)
+
+    func normalize(_ text: String) throws -> JSONObject {
+        guard case .object(let body) = try JSONParser.parse(text) else { throw SCIMError.internalError("not an object") }
+        return try normalizer.normalize(body)
+    }
+
+    @Test("a value of the wrong JSON type is 400 invalidValue and nothing is kept", arguments: [
+        #"{"userName":751135508}"#, #"{"userName":"u","displayName":true}"#, #"{"userName":"u","emails":{"value":"a@b.c"}}"#,
+        #"{"userName":"u","emails":"a@b.c"}"#, #"{"userName":"u","name":{"givenName":7}}"#,
+        #"{"userName":"u","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":12345}}"#,
+        #"{"userName":"u","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber":12345}"#,
+    ])
+    func wrongType(_ text: String) {
+        let error = #expect(throws: SCIMError.self) { try normalize(text) }
+        #expect(error?.status == 400 && error?.scimType == .invalidValue, "\(text): \(String(describing: error))")
+    }
+
+    @Test("the leniencies real clients need stay: Entra's \"True\", unknown attributes, any letter case, null for no value")
+    func leniencies() throws {
+        let user = try normalize(#"{"USERNAME":"u","active":"True","unknownThing":1,"emails":null,"Name":{"GivenName":"Ann"}}"#)
+        #expect(JSONValue.object(user).serialized() == #"{"userName":"u","name":{"givenName":"Ann"},"active":true}"#)
+    }
+
+    @Test("a PATCH body and a resource body must name their schema")
+    func schemasRequired() {
+        #expect(throws: SCIMError.self) { try PatchRequest.parse(try JSONParser.parse(#"{"Operations":[{"op":"add","path":"title","value":"x"}]}"#)) }
+        let request = HTTPRequest(method: "POST", path: "/scim/v2/t/Users", body: Array(#"{"userName":"u"}"#.utf8))
+        let error = #expect(throws: SCIMError.self) { try RequestBody.resource(request, schema: CoreSchemas.userURN) }
+        #expect(error?.scimType == .invalidSyntax)
+        let named = HTTPRequest(method: "POST", path: "/scim/v2/t/Users",
+                                body: Array(#"{"schemas":["URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER"],"userName":"u"}"#.utf8))
+        #expect((try? RequestBody.resource(named, schema: CoreSchemas.userURN)) != nil, "URNs ignore case")
     }
 }

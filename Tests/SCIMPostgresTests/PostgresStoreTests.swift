@@ -20,6 +20,13 @@ struct PostgresStoreTests {
         #expect(Int(recorded[0, "n"] ?? "") ?? 0 >= migrations.count)
         // Each file is idempotent on its own too, as a DBA may run it by hand.
         for migration in migrations { try connection.executeScript("set client_min_messages = warning; " + migration.sql) }
+        // Append-only: a file changed after it was applied is refused, not run past.
+        var edited = try #require(migrations.first)
+        edited.sql += "\n-- an edit\n"
+        let error = #expect(throws: Migrator.ChangedMigration.self) {
+            try Migrator(connection: connection, logger: TestDatabase.logger).migrate([edited])
+        }
+        #expect(error?.description.contains(edited.name) == true)
     }
 
     @Test("keys: the right token authenticates; a wrong secret, another tenant and a revoked key do not")

@@ -21,12 +21,11 @@ public struct PatchRequest: Sendable {
         guard case .object(let object) = body else {
             throw .badRequest(.invalidSyntax, "A PATCH body must be a JSON object with \"schemas\" and \"Operations\".")
         }
-        if let schemas = object.member(caseInsensitive: "schemas")?.value {
-            guard let list = schemas.arrayValue,
-                  list.contains(where: { $0.stringValue?.caseInsensitiveEquals(CoreSchemas.patchOpURN) == true })
-            else {
-                throw .badRequest(.invalidSyntax, "\"schemas\" must contain \"\(CoreSchemas.patchOpURN)\".")
-            }
+        // RFC 7644 §3.5.2: the body's "schemas" is the PatchOp URN; every client we know sends it.
+        guard let list = object.member(caseInsensitive: "schemas")?.value.arrayValue,
+              list.contains(where: { $0.stringValue?.caseInsensitiveEquals(CoreSchemas.patchOpURN) == true })
+        else {
+            throw .badRequest(.invalidSyntax, "A PATCH body needs \"schemas\": [\"\(CoreSchemas.patchOpURN)\"] (RFC 7644 §3.5.2).")
         }
         guard let operationsValue = object.member(caseInsensitive: "Operations")?.value else {
             throw .badRequest(.invalidSyntax, "The PATCH body has no \"Operations\" array.")

@@ -10,6 +10,17 @@ public struct ResourceNormalizer: Sendable {
         self.resourceType = resourceType
     }
 
+    /// RFC 7643 §2.4: a multi-valued attribute is a JSON array. In a resource body a single object
+    /// or value there is refused (PATCH, where a value may address one element, stays lenient).
+    private func requireArray(_ value: JSONValue, _ definition: AttributeDefinition, path: String) throws(SCIMError) {
+        guard definition.multiValued else { return }
+        switch value {
+        case .array, .null: return
+        case .string(let text) where text.isEmpty: return
+        default: throw .badRequest(.invalidValue, "Attribute '\(path)' is multi-valued: send a JSON array, not \(value.typeName).")
+        }
+    }
+
     public func normalize(_ body: JSONObject) throws(SCIMError) -> JSONObject {
         var core: [String: JSONValue] = [:]
         var extensions: [String: [String: JSONValue]] = [:]
@@ -32,6 +43,7 @@ public struct ResourceNormalizer: Sendable {
                 guard core[definition.name] == nil else {
                     throw .badRequest(.invalidSyntax, "The attribute '\(definition.name)' is given twice (attribute names ignore case).")
                 }
+                try requireArray(member.value, definition, path: definition.name)
                 core[definition.name] = try normalizeValue(member.value, definition, path: definition.name)
                 continue
             }
@@ -44,11 +56,13 @@ public struct ResourceNormalizer: Sendable {
                 }
                 for inner in object.members {
                     guard let definition = schema.attribute(named: inner.key), definition.mutability != .readOnly else { continue }
+                    try requireArray(inner.value, definition, path: "\(schema.id):\(definition.name)")
                     extensions[schema.id, default: [:]][definition.name] =
                         try normalizeValue(inner.value, definition, path: "\(schema.id):\(definition.name)")
                 }
             } else if let definition = schema.attribute(named: rest), definition.mutability == .readWrite || definition.mutability == .immutable {
                 // A fully qualified attribute name at the top level ("urn:...:User:department").
+                try requireArray(member.value, definition, path: "\(schema.id):\(definition.name)")
                 let value = try normalizeValue(member.value, definition, path: "\(schema.id):\(definition.name)")
                 if schema.id == resourceType.schema.id {
                     core[definition.name] = value
@@ -182,10 +196,10 @@ public struct ResourceNormalizer: Sendable {
             if case .string(let text) = value, let d = Double(text), d.isFinite { return .number(text) }
             throw .badRequest(.invalidValue, "Attribute '\(path)' must be a decimal number.")
         case .string, .reference, .binary, .dateTime:
+            // RFC 7643 §2.3: a JSON number or boolean is not a string; no client we know sends one
+            // for a string attribute, and storing it would make "userName": 751135508 a name.
             switch value {
             case .string(let text): return text.isEmpty ? nil : value
-            case .number(let text) where definition.type == .string: return .string(text)
-            case .bool(let b) where definition.type == .string: return .string(b ? "true" : "false")
             default:
                 throw .badRequest(.invalidValue, "Attribute '\(path)' must be a string, got \(value.typeName).")
             }

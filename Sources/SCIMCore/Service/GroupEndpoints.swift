@@ -13,7 +13,7 @@ struct GroupEndpoints {
     }
 
     func create(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        let body = try RequestBody.object(context.request)
+        let body = try RequestBody.resource(context.request, schema: support.resourceType.schema.id)
         let attributes = try normalizer.normalize(body)
         let stored = try context.transaction.insertGroup(try GroupWrite(attributes: attributes))
         if let members = attributes["members"] {
@@ -49,7 +49,7 @@ struct GroupEndpoints {
 
     /// PUT replaces the group, its members included (RFC 7644 §3.5.1).
     func replace(id: String, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        let body = try RequestBody.object(context.request)
+        let body = try RequestBody.resource(context.request, schema: support.resourceType.schema.id)
         let current = try locked(id, context)
         let attributes = try normalizer.normalize(body)
         let group = try GroupWrite(attributes: attributes)

@@ -42,6 +42,18 @@ public enum RequestBody {
         }
     }
 
+    /// A resource representation (POST, PUT): an object whose "schemas" names the resource's
+    /// schema, as RFC 7643 §3 requires of every representation.
+    public static func resource(_ request: HTTPRequest, schema: String) throws(SCIMError) -> JSONObject {
+        let body = try object(request)
+        guard let list = body.member(caseInsensitive: "schemas")?.value.arrayValue,
+              list.contains(where: { $0.stringValue?.caseInsensitiveEquals(schema) == true })
+        else {
+            throw .badRequest(.invalidSyntax, "The body needs \"schemas\": [\"\(schema)\", ...] (RFC 7643 §3).")
+        }
+        return body
+    }
+
     public static func object(_ request: HTTPRequest) throws(SCIMError) -> JSONObject {
         let value = try json(request)
         guard case .object(let object) = value else {

@@ -11,7 +11,7 @@ struct UserEndpoints {
     }
 
     func create(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        let body = try RequestBody.object(context.request)
+        let body = try RequestBody.resource(context.request, schema: support.resourceType.schema.id)
         var attributes = try normalizer.normalize(body)
         // RFC 7643 leaves an absent "active" to the provider: a provisioned user is active, and says so.
         if attributes["active"] == nil { attributes = try normalizer.normalize(attributes.merging("active", .bool(true))) }
@@ -47,7 +47,7 @@ struct UserEndpoints {
     /// PUT replaces the resource (RFC 7644 §3.5.1). An omitted `active` keeps its value: Okta's PUT
     /// must not deactivate a user by leaving it out.
     func replace(id: String, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        let body = try RequestBody.object(context.request)
+        let body = try RequestBody.resource(context.request, schema: support.resourceType.schema.id)
         guard let current = try fetch(id, context, forUpdate: true) else { throw support.notFound(id) }
         try support.checkIfMatch(context, current)
         var attributes = try normalizer.normalize(body)
