@@ -73,6 +73,12 @@ struct ConsoleQueryPlanTests {
         let tenant = try Self.tenantId()
         let (name, build) = Self.cases[index]
         let plan = try Self.plan(try build(AdminListingStatements(tenant: "\(tenant)::uuid")), tenant: tenant)
+        // An unfiltered count stops at the cap whatever it reads: where the tenant holds most rows,
+        // reading them in order is as good as an index, and the limit bounds it either way.
+        if ["log count", "users, count"].contains(name) {
+            #expect(plan.contains("Limit") && plan.contains("rows=\(AdminListingStatements.countCap + 1)"), "\(name)\n\(plan)")
+            return
+        }
         #expect(plan.contains("Index"), "\(name)\n\(plan)")
         #expect(try Self.sequentialScans(plan).isEmpty, "\(name)\n\(plan)")
     }
