@@ -67,6 +67,9 @@ public final class PostgresConnection {
 
     deinit { close() }
 
+    /// Counts the connections made: a new one may be to another server or as another role.
+    public private(set) var generation = 0
+
     public var isConnected: Bool {
         guard let handle else { return false }
         return PQstatus(handle) == CONNECTION_OK
@@ -94,6 +97,7 @@ public final class PostgresConnection {
         }
         handle = connection
         preparedNames = [:]
+        generation += 1
     }
 
     public func close() {

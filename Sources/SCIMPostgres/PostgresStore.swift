@@ -7,10 +7,43 @@ public final class PostgresStore: ResourceStore {
 
     let connection: PostgresConnection
     let logger: Logger
+    /// The responder's store serves only through a role that row-level security confines
+    /// (`RowLevelSecurityCheck`); scimctl and the tests work as the owner.
+    let requiresConfinedRole: Bool
+    /// The outcome of that check for the current connection: nil until checked, "" when fine.
+    private var confinementProblem: String?
+    private var checkedGeneration = -1
 
-    public init(connection: PostgresConnection, logger: Logger) {
+    public init(connection: PostgresConnection, logger: Logger, requiresConfinedRole: Bool = false) {
         self.connection = connection
         self.logger = logger
+        self.requiresConfinedRole = requiresConfinedRole
+    }
+
+    /// Checked once per connection (a reconnect may land on another server or role): a role that
+    /// would see every tenant's rows gets no request served, only a 503 that says why.
+    private func checkConfinement() throws(SCIMError) {
+        guard requiresConfinedRole else { return }
+        if let problem = confinementProblem, connection.isConnected, connection.generation == checkedGeneration {
+            if !problem.isEmpty { throw .unavailable("The service is misconfigured: \(problem).", retryAfterSeconds: 60) }
+            return
+        }
+        do {
+            if !connection.isConnected { try connection.connect() }
+            let problem = try RowLevelSecurityCheck.problem(connection) ?? ""
+            confinementProblem = problem
+            checkedGeneration = connection.generation
+            if !problem.isEmpty {
+                logger.critical("refusing to serve", metadata: ["reason": "\(problem)"])
+                throw SCIMError.unavailable("The service is misconfigured: \(problem).", retryAfterSeconds: 60)
+            }
+        } catch let error as SCIMError {
+            throw error
+        } catch let error as PostgresError {
+            throw translate(error, committing: false)
+        } catch {
+            throw .internalError("The database role could not be checked.")
+        }
     }
 
     /// Runs `body` between BEGIN and COMMIT. A serialization failure or deadlock, or a connection
@@ -18,6 +51,7 @@ public final class PostgresStore: ResourceStore {
     /// fresh connection, up to `maxAttempts` times. A connection lost during COMMIT leaves the
     /// outcome unknown, so that is answered 503 rather than retried.
     public func transaction<T>(_ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T {
+        try checkConfinement()
         var attempt = 0
         while true {
             attempt += 1

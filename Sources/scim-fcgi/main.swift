@@ -81,7 +81,8 @@ struct SCIMResponder: ParsableCommand {
             // In the worker, after fork: its own connection, opened on the first request.
             let connection = PostgresConnection(conninfo: databaseURL, usePreparedStatements: usePrepared,
                                                 statementTimeoutMilliseconds: statementTimeout > 0 ? statementTimeout : nil)
-            let store = PostgresStore(connection: connection, logger: logger)
+            // Serves only through a role that row-level security confines (RowLevelSecurityCheck).
+            let store = PostgresStore(connection: connection, logger: logger, requiresConfinedRole: true)
             let clock = MonotonicClock { monotonicNanoseconds() }
             let service = SCIMService(store: store, configuration: configuration, clock: clock)
             let admin = AdminJSONAPI(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix)

@@ -79,6 +79,9 @@ struct Migrate: ParsableCommand {
     @Option(help: "Folder of migration files (default: deploy/sql of this project).")
     var dir: String?
 
+    @Flag(help: "Succeed even when row-level security could not be switched on (the migrations were not run by a superuser).")
+    var allowWithoutRowLevelSecurity = false
+
     func run() throws {
         guard let folder = dir ?? Self.findMigrationsFolder() else {
             throw ValidationError("Cannot find deploy/sql; pass --dir.")
@@ -95,9 +98,21 @@ struct Migrate: ParsableCommand {
         var logger = Logger(label: "scimctl")
         logger.logLevel = .warning
         do {
-            let applied = try Migrator(connection: try options.connection(), logger: logger).migrate(migrations)
+            let connection = try options.connection()
+            let applied = try Migrator(connection: connection, logger: logger).migrate(migrations)
             print(applied.isEmpty ? "Database schema is up to date (\(migrations.count) migrations)."
                                   : "Applied \(applied.count) migration(s): \(applied.joined(separator: ", ")).")
+            // Never silently off: the tenant isolation of the responder's role depends on it.
+            let unprotected = try RowLevelSecurityCheck.tablesWithoutRowLevelSecurity(connection)
+            if unprotected.isEmpty {
+                print("Row-level security: on (\(RowLevelSecurityCheck.protectedTables.count) tables).")
+            } else {
+                let message = "row-level security is OFF on \(unprotected.joined(separator: ", ")): migration 20261129001900 "
+                    + "needs a superuser to mark four functions LEAKPROOF (see the README, \"For DBAs\"); "
+                    + "the responder refuses to serve until it is on."
+                FileHandle.standardError.write(Data("\(allowWithoutRowLevelSecurity ? "warning" : "error"): \(message)\n".utf8))
+                if !allowWithoutRowLevelSecurity { throw ExitCode.failure }
+            }
         } catch let error as PostgresError {
             FileHandle.standardError.write(Data("error: migration failed: \(error)\n".utf8))
             throw ExitCode.failure

@@ -62,4 +62,22 @@ struct RowLevelSecurityTests {
         #expect(updated == 1, "an unconditioned update reaches the scoped tenant's row only")
         #expect(smuggled?.sqlState == "42501", "a row for another tenant is refused by the policy")
     }
+
+    @Test("the responder's store serves through the confined role, and refuses (503, saying why) through one row-level security does not confine")
+    func refusesUnconfinedRole() throws {
+        let confined = PostgresStore(connection: try TestDatabase.responderConnection(), logger: TestDatabase.logger, requiresConfinedRole: true)
+        try confined.checkReadiness()
+        #expect(try RowLevelSecurityCheck.problem(try TestDatabase.responderConnection()) == nil)
+        // The owner (here also a superuser) sees every tenant's rows: never good enough to serve with.
+        let owner = PostgresStore(connection: try TestDatabase.connection(), logger: TestDatabase.logger, requiresConfinedRole: true)
+        let error = #expect(throws: SCIMError.self) { try owner.checkReadiness() }
+        #expect(error?.status == 503)
+        #expect(error?.detail.contains("superuser") == true || error?.detail.contains("owns") == true, "\(String(describing: error))")
+        #expect(throws: SCIMError.self) { try owner.transaction { (_) throws(SCIMError) in () } }
+    }
+
+    @Test("every table with tenants' rows has row-level security on")
+    func allProtected() throws {
+        #expect(try RowLevelSecurityCheck.tablesWithoutRowLevelSecurity(try TestDatabase.connection()).isEmpty)
+    }
 }

@@ -1,0 +1,49 @@
+import SCIMCore
+
+/// Whether row-level security confines what a database role can see: the tables that hold
+/// tenants' rows have it switched on, and the role is not one it does not apply to (a superuser,
+/// a role with BYPASSRLS, or the owner of the tables). Read by the responder before it serves, and
+/// by `scimctl migrate` after it migrates, so that a deployment never runs with it silently off.
+public enum RowLevelSecurityCheck {
+    /// The tables with a tenant policy (migration 20261129001900).
+    public static let protectedTables = ["scim.users", "scim.groups", "scim.group_members", "scim.schema_extensions",
+                                         "scim.column_mappings", "scim.department_mappings", "scim.group_role_mappings",
+                                         "app.users", "app.departments", "app.roles", "app.custom_fields", "app.role_assignments"]
+
+    static var query: SQL {
+        let tables = protectedTables.map { "'\($0)'" }.joined(separator: ", ")
+        return SQL(unsafeRaw: """
+            select r.rolsuper, r.rolbypassrls,
+                   (select string_agg(c.oid::regclass::text, ', ' order by c.oid::regclass::text) from pg_class c
+                     where c.relnamespace in ('scim'::regnamespace, 'app'::regnamespace) and c.relkind in ('r', 'p')
+                       and pg_has_role(current_user, c.relowner, 'USAGE')) as owned,
+                   (select string_agg(t, ', ' order by t) from unnest(array[\(tables)]) t
+                     where not coalesce((select relrowsecurity from pg_class where oid = to_regclass(t)), false)) as unprotected
+            from pg_roles r where r.rolname = current_user
+            """)
+    }
+
+    /// Tables whose row-level security is off (none when it is on everywhere).
+    public static func tablesWithoutRowLevelSecurity(_ connection: PostgresConnection) throws(PostgresError) -> [String] {
+        let rows = try connection.execute(query)
+        return (rows[0, "unprotected"] ?? "").split(separator: ",").map { String($0.trimmingSpacesSubstring) }.filter { !$0.isEmpty }
+    }
+
+    /// Why this connection's role would see other tenants' rows, or nil when it is confined.
+    public static func problem(_ connection: PostgresConnection) throws(PostgresError) -> String? {
+        let rows = try connection.execute(query)
+        if rows[0, "rolsuper"] == "t" {
+            return "the responder connects as a superuser, to whom row-level security does not apply; connect as a role in scim_responder"
+        }
+        if rows[0, "rolbypassrls"] == "t" {
+            return "the responder's database role has BYPASSRLS; connect as a role without it, in scim_responder"
+        }
+        if let owned = rows[0, "owned"], !owned.isEmpty {
+            return "the responder's database role owns (or is a member of the owner of) \(owned.prefix(200)), so row-level security does not apply to it; connect as a role in scim_responder"
+        }
+        if let unprotected = rows[0, "unprotected"], !unprotected.isEmpty {
+            return "row-level security is off on \(unprotected.prefix(300)); a superuser must run migration 20261129001900 (see the README, \"For DBAs\")"
+        }
+        return nil
+    }
+}
