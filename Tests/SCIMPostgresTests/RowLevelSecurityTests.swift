@@ -80,4 +80,34 @@ struct RowLevelSecurityTests {
     func allProtected() throws {
         #expect(try RowLevelSecurityCheck.tablesWithoutRowLevelSecurity(try TestDatabase.connection()).isEmpty)
     }
+
+    @Test("through every view it may read, the responder's role sees one tenant's rows only", arguments: [
+        "app.group_roles", "app.effective_roles", "app.role_assignments_explained", "app.users_per_department",
+    ])
+    func viewsConfined(_ view: String) throws {
+        // Two tenants, each with a user in a group that a mapping turns into a role, through the store.
+        let tenants = try (0..<2).map { _ in try TestDatabase.tenant() }
+        let owner = try TestDatabase.connection()
+        for tenant in tenants {
+            try owner.execute("""
+                with d as (insert into app.departments (tenant_id, name) values (\(tenant.id)::uuid, 'Dept') returning id),
+                     r as (insert into app.roles (tenant_id, name) values (\(tenant.id)::uuid, 'Role') returning id),
+                     g as (insert into scim.groups (tenant_id, display_name, attributes) values (\(tenant.id)::uuid, 'Team', '{"displayName":"Team"}') returning id),
+                     m as (insert into scim.group_role_mappings (tenant_id, match_by, match_value, role_id)
+                           select \(tenant.id)::uuid, 'displayName', 'Team', id from r returning id),
+                     u as (insert into app.users (tenant_id, username, department_id) select \(tenant.id)::uuid, 'viewer', id from d returning id)
+                insert into app.role_assignments (tenant_id, user_id, role_id, source, assigned_by)
+                select \(tenant.id)::uuid, u.id, r.id, 'manual', 'tests' from u, r
+                """)
+        }
+        let app = try appConnection()
+        try app.executeScript("begin")
+        defer { _ = try? app.executeScript("rollback") }
+        try app.execute("select set_config('scim.tenant_id', \(tenants[0].id), true)")
+        let tenantColumn = view == "app.users_per_department" || view == "app.role_assignments_explained" ? "tenant" : "tenant_id"
+        let others = try app.execute(SQL(unsafeRaw: "select count(*) as n from \(view) where \(tenantColumn)::text not in ('\(tenants[0].id)', '\(tenants[0].slug)')"))
+        #expect(others[0, "n"] == "0", "\(view) shows other tenants' rows")
+        let all = try owner.execute(SQL(unsafeRaw: "select count(distinct \(tenantColumn)) as n from \(view) where \(tenantColumn)::text in ('\(tenants[0].id)', '\(tenants[1].id)', '\(tenants[0].slug)', '\(tenants[1].slug)')"))
+        #expect(Int(all[0, "n"] ?? "0") ?? 0 >= 1, "the fixture reaches \(view)")
+    }
 }
