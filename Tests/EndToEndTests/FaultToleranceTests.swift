@@ -97,8 +97,9 @@ struct ResponderLifecycleTests {
         return try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 
-    func workers(of supervisor: Int32) -> [Int32] {
-        let children = (try? String(contentsOfFile: "/proc/\(supervisor)/task/\(supervisor)/children", encoding: .utf8)) ?? ""
+    /// The supervisor's worker processes; not being able to tell is a failure, not "none".
+    func workers(of supervisor: Int32) throws -> [Int32] {
+        let children = try String(contentsOfFile: "/proc/\(supervisor)/task/\(supervisor)/children", encoding: .utf8)
         return children.split(separator: " ").compactMap { Int32($0) }
     }
 
@@ -123,12 +124,13 @@ struct ResponderLifecycleTests {
     func reload() async throws {
         let tenant = try TestTenant.make()
         let supervisor = try supervisorPid()
-        let before = workers(of: supervisor)
+        let before = try workers(of: supervisor)
+        #expect(!before.isEmpty, "the supervisor's workers are visible")
         let statuses = await burst(tenant.client, requests: 400, concurrency: 8) { kill(supervisor, SIGHUP) }
         #expect(statuses.allSatisfy { $0 == 200 }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
         var after: [Int32] = []
         for _ in 0..<50 {
-            after = workers(of: supervisor)
+            after = try workers(of: supervisor)
             if after.count == before.count && Set(after).isDisjoint(with: before) { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }

@@ -6,8 +6,11 @@ private let patchSchema = #""schemas":["urn:ietf:params:scim:api:messages:2.0:Pa
 
 @Suite("Groups over HTTP: Entra's group cycle, membership as set operations", .enabled(if: Stack.available))
 struct GroupTests {
-    func memberIds(_ response: Response) -> Set<String> {
-        Set(response.object?["members"]?.arrayValue?.compactMap { $0.objectValue?["value"]?.stringValue } ?? [])
+    /// The members a group answer lists; a failed answer is a failure here, never "no members".
+    func memberIds(_ response: Response, sourceLocation: SourceLocation = #_sourceLocation) -> Set<String> {
+        #expect((200...201).contains(response.status), "the group could not be read: \(response.status) \(response.text.prefix(200))",
+                sourceLocation: sourceLocation)
+        return Set(response.object?["members"]?.arrayValue?.compactMap { $0.objectValue?["value"]?.stringValue } ?? [])
     }
 
     func createGroup(_ client: SCIMClient, _ name: String) async throws -> String {

@@ -60,7 +60,9 @@ struct TenantIsolationTests {
         }
         for filter in [#"id eq "\#(bUser)""#, #"userName eq "b-only@example.com""#, #"externalId eq "b-ext""#, #"userName co "b-only""#,
                        #"groups.value eq "\#(bGroup)""#, #"id eq "\#(bUser)" or userName pr"#] {
-            let found = try await client.filterUsers(filter).object?["Resources"]?.arrayValue ?? []
+            let answer = try await client.filterUsers(filter)
+            #expect(answer.status == 200, "a failed list proves nothing: \(filter) -> \(answer.status)")
+            let found = answer.object?["Resources"]?.arrayValue ?? []
             #expect(!found.contains { $0.objectValue?["id"]?.stringValue == bUser }, "\(filter)")
         }
         let groups = try await client.get("/Groups?filter=" + #"members.value eq "\#(bUser)""#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)

@@ -174,3 +174,83 @@ struct PostgresStoreTests {
         #expect(try connection.execute("select 1 as one")[0, "one"] == "1")
     }
 }
+
+/// The store's retry of a transaction PostgreSQL aborted for a conflict: provoked for real, with
+/// a second session, never simulated in Swift.
+@Suite("Retries of transactions a conflict aborted", .serialized, .enabled(if: TestDatabase.available))
+struct TransactionRetryTests {
+    final class Attempts: @unchecked Sendable {
+        var count = 0
+    }
+
+    /// The second session, handed to the thread that drives it (used by that thread only).
+    final class Session: @unchecked Sendable {
+        let connection: PostgresConnection
+        init(_ connection: PostgresConnection) { self.connection = connection }
+    }
+
+    @Test("a deadlock (40P01) with another session: the store's transaction is retried and succeeds")
+    func deadlockRetried() throws {
+        let tenant = try TestDatabase.tenant()
+        let setup = try TestDatabase.connection()
+        let rows = try setup.execute("""
+            insert into app.departments (tenant_id, name) values (\(tenant.id)::uuid, 'first'), (\(tenant.id)::uuid, 'second') returning id
+            """)
+        let (first, second) = (try #require(rows.rows[0][0]), try #require(rows.rows[1][0]))
+        let store = PostgresStore(connection: try TestDatabase.connection(), logger: TestDatabase.logger)
+        let other = Session(try TestDatabase.connection())
+        let attempts = Attempts()
+        let otherHolds = DispatchSemaphore(value: 0)
+        let otherDone = DispatchSemaphore(value: 0)
+        try store.transaction { (transaction) throws(SCIMError) in
+            guard let transaction = transaction as? PostgresTransaction else { return }
+            attempts.count += 1
+            try transaction.query("update app.departments set name = name || '.' where id = \(first)::uuid")
+            if attempts.count == 1 {
+                // The other session takes the second row, and a moment after this one starts waiting
+                // for it, wants the first: each waits for the other. This one waited first, so its
+                // deadlock check fires first and it is the victim (PostgreSQL manual, 13.3.4).
+                DispatchQueue.global().async {
+                    _ = try? other.connection.executeScript("begin")
+                    _ = try? other.connection.execute("update app.departments set name = name || '!' where id = \(second)::uuid")
+                    otherHolds.signal()
+                    Thread.sleep(forTimeInterval: 0.3)
+                    _ = try? other.connection.execute("update app.departments set name = name || '!' where id = \(first)::uuid")
+                    _ = try? other.connection.executeScript("commit")
+                    otherDone.signal()
+                }
+                otherHolds.wait()
+            }
+            try transaction.query("update app.departments set name = name || '.' where id = \(second)::uuid")
+        }
+        otherDone.wait()
+        #expect(attempts.count == 2, "the first attempt was the deadlock's victim and ran again")
+        let names = try setup.execute("select name from app.departments where id in (\(first)::uuid, \(second)::uuid) order by name")
+        // Both transactions' changes stand, each exactly once.
+        #expect(names.rows.compactMap { $0.first ?? nil } == ["first!.", "second!."])
+    }
+
+    @Test("a serialization failure (40001) raised by the server: retried; a third in a row is a clean 503")
+    func serializationFailureRetried() throws {
+        let store = PostgresStore(connection: try TestDatabase.connection(), logger: TestDatabase.logger)
+        let attempts = Attempts()
+        try store.transaction { (transaction) throws(SCIMError) in
+            guard let transaction = transaction as? PostgresTransaction else { return }
+            attempts.count += 1
+            if attempts.count == 1 {
+                try transaction.query("do $$ begin raise exception 'conflict' using errcode = '40001'; end $$")
+            }
+        }
+        #expect(attempts.count == 2)
+        let always = Attempts()
+        let error = #expect(throws: SCIMError.self) {
+            try store.transaction { (transaction) throws(SCIMError) in
+                guard let transaction = transaction as? PostgresTransaction else { return }
+                always.count += 1
+                try transaction.query("do $$ begin raise exception 'conflict' using errcode = '40001'; end $$")
+            }
+        }
+        #expect(always.count == PostgresStore.maxAttempts)
+        #expect(error?.status == 503 && error?.headers.contains { $0.0 == "Retry-After" } == true)
+    }
+}

@@ -8,7 +8,8 @@ extension DirectoryAdministration {
         let statements = AdminListingStatements(tenant: tenant)
         let last = try transaction.query(statements.lastRequest)
         let lastWrite = try transaction.query(statements.lastSuccessfulWrite)
-        let hourly = try transaction.query(statements.hourly(hours: hours))
+        let currentHour = try transaction.query(AdminListingStatements.currentHour)[0, "hour"] ?? ""
+        let hourly = try transaction.query(statements.hourly(hours: hours, endingAt: currentHour))
         let open = try transaction.query("""
             select count(*) as open from scim.provisioning_errors where tenant_id = \(tenant) and resolved_at is null
             """)

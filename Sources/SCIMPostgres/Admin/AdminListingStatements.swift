@@ -27,18 +27,23 @@ struct AdminListingStatements {
         """
     }
 
-    /// One range scan of the period's rows, then the empty hours filled in.
-    func hourly(hours: Int) -> SQL {
+    /// The current hour, as the database's clock has it: the last hour of the chart.
+    static var currentHour: SQL { "select date_trunc('hour', now())::text as hour" }
+
+    /// One range scan of the period's rows, then the empty hours filled in. The period's start is
+    /// a value, not `now()` arithmetic, so the planner estimates the range from its statistics and
+    /// reads it through the (tenant_id, logged_at) index.
+    func hourly(hours: Int, endingAt currentHour: String) -> SQL {
         """
         with counted as (
             select date_trunc('hour', l.logged_at) as hour, count(*) as requests, count(*) filter (where l.status >= 400) as failures
             from scim.provisioning_log l
-            where l.tenant_id = \(tenant) and l.logged_at >= date_trunc('hour', now()) - make_interval(hours => \(hours - 1))
+            where l.tenant_id = \(tenant) and l.logged_at >= \(currentHour)::timestamptz - make_interval(hours => \(hours - 1))
             group by 1
         )
         select to_char(h.hour at time zone 'UTC', 'YYYY-MM-DD"T"HH24:00"Z"') as hour,
                coalesce(c.requests, 0) as requests, coalesce(c.failures, 0) as failures
-        from generate_series(date_trunc('hour', now()) - make_interval(hours => \(hours - 1)), date_trunc('hour', now()),
+        from generate_series(\(currentHour)::timestamptz - make_interval(hours => \(hours - 1)), \(currentHour)::timestamptz,
                              interval '1 hour') as h(hour)
         left join counted c on c.hour = h.hour
         order by h.hour
@@ -119,10 +124,14 @@ struct AdminListingStatements {
                 \(window)
                 """
         }
+        // Each matching SCIM user's application user through its index (the lateral subquery is
+        // kept apart by `offset 0`): trigram estimates run high, and a hash join would read
+        // every application user of the tenant for a handful of matches.
         return """
             select u.* from (
-                select u.* from app.users u join scim.users s on s.tenant_id = u.tenant_id and s.id = u.scim_user_id
-                 where u.tenant_id = \(tenant) and s.tenant_id = \(tenant)
+                select u.* from scim.users s
+                cross join lateral (select * from app.users u where u.tenant_id = s.tenant_id and u.scim_user_id = s.id offset 0) u
+                 where s.tenant_id = \(tenant)
                    and (lower(s.user_name) like \(pattern) or lower(s.display_name) like \(pattern))
                 union all
                 select u.* from app.users u
