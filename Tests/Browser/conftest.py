@@ -79,6 +79,10 @@ class Browser:
 
     def open(self, url):
         self.driver.get(url)
+        self.wait_until_loaded()
+
+    def wait_until_loaded(self):
+        WebDriverWait(self.driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     @property
     def heading(self):
@@ -111,7 +115,10 @@ class Browser:
         page = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
         if navigates:
+            # The old page goes as navigation starts; wait for the new one to be whole before a
+            # person (or the next step) reads or types into it.
             WebDriverWait(self.driver, 20).until(staleness_of(page))
+            self.wait_until_loaded()
 
     def section(self, heading):
         literal = xpath_literal(heading)
