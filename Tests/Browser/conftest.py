@@ -13,7 +13,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 BASE_URL = os.environ.get("SCIM_TEST_BASE_URL", "http://127.0.0.1:8080")
@@ -117,7 +117,7 @@ class Browser:
         if navigates:
             # The old page goes as navigation starts; wait for the new one to be whole before a
             # person (or the next step) reads or types into it.
-            WebDriverWait(self.driver, 20).until(staleness_of(page))
+            WebDriverWait(self.driver, 20).until(gone(page))
             self.wait_until_loaded()
 
     def section(self, heading):
@@ -147,6 +147,22 @@ class Browser:
             if cookie["name"] in ("scim_console", "__Host-scim_console"):
                 return f"{cookie['name']}={cookie['value']}"
         return None
+
+
+def gone(element):
+    """A wait condition: the element's document has been replaced. Chromium's driver reports a
+    node of a replaced document either as stale or as "does not belong to the document"."""
+    def check(_driver):
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+    return check
 
 
 def xpath_literal(text):
