@@ -23,6 +23,7 @@ begin
     if (select count(*) from scim.users where tenant_id = t) <> 100000 then
         delete from app.users where tenant_id = t;
         delete from scim.users where tenant_id = t;
+        delete from scim.groups where tenant_id = t;
         insert into scim.users (tenant_id, user_name, external_id, display_name, attributes)
         select t, 'user' || i || '@example.com', 'ext-' || i, 'User ' || i,
                jsonb_build_object('userName', 'user' || i || '@example.com', 'displayName', 'User ' || i)
