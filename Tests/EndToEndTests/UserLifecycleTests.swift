@@ -182,4 +182,20 @@ struct UserLifecycleTests {
             #expect(statuses.sorted() == [201, 409, 409, 409], "round \(round): \(statuses)")
         }
     }
+
+    @Test("a value filter in attributes or excludedAttributes narrows a multi-valued attribute (Microsoft's reference tests use it)")
+    func valueFilterProjection() async throws {
+        let tenant = try TestTenant.make()
+        let (id, _) = try await tenant.client.createUser("filtered@example.com", extra: #","emails":[{"value":"w@example.com","type":"work"},{"value":"h@example.com","type":"home"}]"#)
+        let query = "attributes=" + #"emails[type eq "work"]"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let work = try await tenant.client.get("/Users/\(id)?\(query)")
+        #expect(work.status == 200)
+        #expect(work.object?["emails"]?.arrayValue?.compactMap { $0.objectValue?["value"]?.stringValue } == ["w@example.com"])
+        #expect(work.object?["userName"] == nil)
+        let listed = try await tenant.client.get("/Users?filter=" + #"userName eq "filtered@example.com""#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                                                 + "&excludedAttributes=" + #"emails[type eq "work"]"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+        let resource = listed.object?["Resources"]?.arrayValue?.first?.objectValue
+        #expect(resource?["emails"]?.arrayValue?.compactMap { $0.objectValue?["value"]?.stringValue } == ["h@example.com"])
+        #expect(resource?["userName"] == .string("filtered@example.com"))
+    }
 }

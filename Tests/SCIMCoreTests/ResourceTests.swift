@@ -73,6 +73,31 @@ import Testing
         #expect(!excluded.contains("title") && !excluded.contains("meta") && excluded.contains("userName"))
     }
 
+    @Test("a value filter in attributes returns the matching values; in excludedAttributes it leaves them out")
+    func valueFilters() throws {
+        let emails = JSONValue.array([.object(JSONObject([("value", .string("w@x.y")), ("type", .string("work")), ("primary", .bool(true))])),
+                                      .object(JSONObject([("value", .string("h@x.y")), ("type", .string("home"))]))])
+        let user = StoredResource(id: stored.id, attributes: stored.attributes.merging("emails", emails), version: 1,
+                                  created: stored.created, lastModified: stored.lastModified)
+        func rendered(_ projection: Projection) -> JSONObject {
+            projection.apply(to: ResourceRenderer(CoreSchemas.userResourceType).render(user, baseURL: "https://h/scim/v2/t"),
+                             resourceType: CoreSchemas.userResourceType)
+        }
+        let work = rendered(try Projection(attributes: #"emails[type eq "work"]"#, excludedAttributes: nil))
+        #expect(work["emails"] == .array([.object(JSONObject([("value", .string("w@x.y")), ("type", .string("work")), ("primary", .bool(true))]))]))
+        #expect(work["userName"] == nil)
+        let values = rendered(try Projection(attributes: #"userName,emails[type eq "home" or type eq "work"].value"#, excludedAttributes: nil))
+        #expect(values["emails"] == .array([.object(JSONObject([("value", .string("w@x.y"))])), .object(JSONObject([("value", .string("h@x.y"))]))]))
+        #expect(values["userName"] == .string("u"))
+        let withoutHome = rendered(try Projection(attributes: nil, excludedAttributes: #"emails[type eq "home"]"#))
+        #expect(withoutHome["emails"]?.arrayValue?.count == 1 && withoutHome["title"] == .string("t"))
+        let none = rendered(try Projection(attributes: #"emails[type eq "other"]"#, excludedAttributes: nil))
+        #expect(none["emails"] == nil)
+        // A listed whole attribute is not narrowed by a filter on it.
+        #expect(rendered(try Projection(attributes: #"emails,emails[type eq "work"]"#, excludedAttributes: nil))["emails"]?.arrayValue?.count == 2)
+        #expect(throws: SCIMError.self) { try Projection(attributes: #"name.givenName[value eq "x"]"#, excludedAttributes: nil) }
+    }
+
     @Test("meta carries the version as a weak ETag and the location")
     func meta() {
         let text = rendered(.all)

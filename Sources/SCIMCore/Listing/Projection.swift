@@ -3,6 +3,13 @@
 public struct Projection: Sendable, Equatable {
     public var attributes: [AttributePath]
     public var excludedAttributes: [AttributePath]
+    /// Value filters on multi-valued attributes (`attributes=emails[type eq "work"]`, which
+    /// Microsoft's reference tests use): only the matching values are returned, or, excluded, left out.
+    public var selectedValues: [PatchPath] = []
+    public var excludedValues: [PatchPath] = []
+    /// Attributes listed whole in `attributes` (no filter, no sub-attribute): a value filter on the
+    /// same attribute then narrows nothing.
+    var wholeAttributes: [AttributePath] = []
 
     public static let all = Projection(attributes: [], excludedAttributes: [])
 
@@ -12,11 +19,18 @@ public struct Projection: Sendable, Equatable {
     }
 
     public init(attributes: String?, excludedAttributes: String?) throws(SCIMError) {
-        self.attributes = try Projection.parseList(attributes)
-        self.excludedAttributes = try Projection.parseList(excludedAttributes)
+        let selected = try Projection.parseList(attributes)
+        let excluded = try Projection.parseList(excludedAttributes)
+        // A filtered path selects its attribute (the filter then narrows the values); an excluded
+        // filtered path removes only the matching values, never the whole attribute.
+        self.attributes = selected.map { $0.valueFilter == nil ? $0.attribute : AttributePath(schemaURI: $0.attribute.schemaURI, name: $0.attribute.name) }
+        self.excludedAttributes = excluded.filter { $0.valueFilter == nil }.map(\.attribute)
+        self.selectedValues = selected.filter { $0.valueFilter != nil }
+        self.excludedValues = excluded.filter { $0.valueFilter != nil }
+        self.wholeAttributes = selected.filter { $0.valueFilter == nil && $0.attribute.subAttribute == nil }.map(\.attribute)
     }
 
-    public var isAll: Bool { attributes.isEmpty && excludedAttributes.isEmpty }
+    public var isAll: Bool { attributes.isEmpty && excludedAttributes.isEmpty && excludedValues.isEmpty }
 
     /// The stored top-level keys a listing must read for this projection (attribute names, or an
     /// extension's URN for its attributes); nil when every key is needed. Lets the store read only
@@ -43,17 +57,40 @@ public struct Projection: Sendable, Equatable {
         return !attributes.isEmpty && !attributes.contains { $0.name.caseInsensitiveEquals(name) }
     }
 
-    static func parseList(_ text: String?) throws(SCIMError) -> [AttributePath] {
+    /// Comma-separated attribute paths; commas inside a value filter's brackets or quotes belong to it.
+    static func parseList(_ text: String?) throws(SCIMError) -> [PatchPath] {
         guard let text, !text.isEmpty else { return [] }
-        var paths: [AttributePath] = []
-        for item in text.split(separator: ",") {
-            let trimmed = String(item.trimmingSpacesSubstring)
+        var items: [String] = []
+        var current = ""
+        var depth = 0
+        var quoted = false
+        var escaped = false
+        for character in text {
+            if quoted {
+                if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { quoted = false }
+            } else if character == "\"" {
+                quoted = true
+            } else if character == "[" {
+                depth += 1
+            } else if character == "]" {
+                depth -= 1
+            } else if character == "," && depth == 0 {
+                items.append(current)
+                current = ""
+                continue
+            }
+            current.append(character)
+        }
+        items.append(current)
+        var paths: [PatchPath] = []
+        for item in items {
+            let trimmed = String(Substring(item).trimmingSpacesSubstring)
             guard !trimmed.isEmpty else { continue }
             let path = try FilterParser.parsePatchPath(trimmed)
-            guard path.valueFilter == nil else {
-                throw .badRequest(.invalidValue, "'\(trimmed.prefix(100))' is not an attribute name.")
+            if path.valueFilter != nil, path.attribute.subAttribute != nil {
+                throw .badRequest(.invalidValue, "'\(trimmed.prefix(100))' filters a sub-attribute; filter the multi-valued attribute itself.")
             }
-            paths.append(path.attribute)
+            paths.append(path)
         }
         return paths
     }
@@ -67,14 +104,38 @@ public struct Projection: Sendable, Equatable {
             if let ext = resourceType.extensionSchema(key), case .object(let inner) = member.value {
                 var kept = JSONObject()
                 for attribute in inner.members {
-                    if let value = project(attribute.value, schema: ext.id, name: attribute.key) { kept.append(attribute.key, value) }
+                    if let value = project(attribute.value, schema: ext.id, name: attribute.key, ext.attribute(named: attribute.key)) {
+                        kept.append(attribute.key, value)
+                    }
                 }
                 if !kept.isEmpty { result.append(key, .object(kept)) }
                 continue
             }
-            if let value = project(member.value, schema: resourceType.schema.id, name: key) { result.append(key, value) }
+            if let value = project(member.value, schema: resourceType.schema.id, name: key, resourceType.schema.attribute(named: key)) {
+                result.append(key, value)
+            }
         }
         return result
+    }
+
+    /// The values of a multi-valued attribute a value filter keeps (selected) or drops (excluded),
+    /// with the trailing sub-attribute only when the path names one (`emails[type eq "work"].value`).
+    private func filteringValues(_ value: JSONValue, schema: String, name: String, _ definition: AttributeDefinition?) -> JSONValue? {
+        guard let definition, definition.multiValued, case .array(var elements) = value else { return value }
+        let evaluator = FilterEvaluator(attribute: definition)
+        for excluded in excludedValues where matches(excluded.attribute, schema: schema, name: name) {
+            guard let filter = excluded.valueFilter else { continue }
+            elements.removeAll { evaluator.matches(filter, $0) }
+        }
+        let selected = selectedValues.filter { matches($0.attribute, schema: schema, name: name) }
+        if !selected.isEmpty && !wholeAttributes.contains(where: { matches($0, schema: schema, name: name) }) {
+            elements = elements.compactMap { element in
+                guard let path = selected.first(where: { $0.valueFilter.map { evaluator.matches($0, element) } ?? false }) else { return nil }
+                guard let sub = path.subAttribute else { return element }
+                return Projection.keeping([sub], in: element)
+            }
+        }
+        return elements.isEmpty ? nil : .array(elements)
     }
 
     private func matches(_ path: AttributePath, schema: String, name: String) -> Bool {
@@ -86,8 +147,8 @@ public struct Projection: Sendable, Equatable {
         return path.name.caseInsensitiveEquals(name)
     }
 
-    private func project(_ value: JSONValue, schema: String, name: String) -> JSONValue? {
-        var value = value
+    private func project(_ value: JSONValue, schema: String, name: String, _ definition: AttributeDefinition?) -> JSONValue? {
+        guard var value = filteringValues(value, schema: schema, name: name, definition) else { return nil }
         for excluded in excludedAttributes where matches(excluded, schema: schema, name: name) {
             guard let sub = excluded.subAttribute else { return nil }
             value = Projection.removing(sub, from: value)
