@@ -75,8 +75,7 @@ extension ConsoleApp {
             let key = try admin.revokeKey(route[1])
             return ConsoleResponse.redirect("\(home)/keys?revoked=sk_\(key["prefix"]?.stringValue ?? "")")
         case ("POST", "keys", 3) where route[2] == "rotate":
-            let hours = Int(request.field("overlapHours") ?? "24") ?? -1
-            guard (0...720).contains(hours) else { throw .invalidField("overlapHours", "The overlap is 0 to 720 hours.") }
+            let hours = try KeyRotation.overlapHours(request.field("overlapHours").map { Int($0) ?? -1 })
             let rotated = try admin.rotateKey(route[1], overlapHours: hours)
             return render("keys", KeysPage(user: user, keys: try admin.keys(), nowEpoch: now(),
                                            created: rotated["key"]?.objectValue.map(Self.createdKey),

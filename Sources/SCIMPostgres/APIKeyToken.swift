@@ -1,8 +1,8 @@
-import Crypto
+import SCIMAdmin
 
 /// API key tokens: `sk_<prefix>_<secret>`. The prefix finds the key row and is safe to show; the
 /// secret (40 base62 characters, about 238 bits) exists only in the token the admin copies once.
-/// We store SHA-256 of the whole token; a fast hash is right for a high-entropy secret.
+/// We store SHA-256 of the whole token (`SecretToken.hash`); a fast hash is right for a high-entropy secret.
 public struct APIKeyToken: Sendable {
     public let prefix: String
     public let token: String
@@ -22,18 +22,6 @@ public struct APIKeyToken: Sendable {
         let parts = token.split(separator: "_", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "sk", parts[1].utf8.count == 10, parts[2].utf8.count == 40 else { return nil }
         return String(parts[1])
-    }
-
-    public static func hash(_ token: String) -> [UInt8] {
-        Array(SHA256.hash(data: Array(token.utf8)))
-    }
-
-    /// Compares in time independent of where the inputs differ.
-    public static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in 0..<a.count { difference |= a[i] ^ b[i] }
-        return difference == 0
     }
 
     /// `\x…` hex text, the form bytea takes as a text bind.
@@ -76,7 +64,7 @@ extension APIKeyToken {
     func insertStatement(tenantId: String, name: String, scopes: [String], expiresAt: String?, returning: String) -> SQL {
         """
         insert into scim.api_keys (tenant_id, name, prefix, secret_hash, scopes, expires_at)
-        values (\(tenantId)::uuid, \(name), \(prefix), \(Self.byteaHex(Self.hash(token)))::bytea,
+        values (\(tenantId)::uuid, \(name), \(prefix), \(Self.byteaHex(SecretToken.hash(token)))::bytea,
                 string_to_array(\(scopes.joined(separator: ",")), ','), \(expiresAt)::timestamptz)
         returning \(unsafeRaw: returning)
         """

@@ -1,4 +1,5 @@
 import Logging
+import SCIMAdmin
 import SCIMCore
 
 /// One transaction of `PostgresStore`, scoped to a tenant by `scope(toTenant:)`: every statement
@@ -80,7 +81,7 @@ final class PostgresTransaction: StoreTransaction {
             """)
         guard rows.rows.count == 1, let storedHex = rows[0, "secret_hash"],
               let stored = APIKeyToken.bytes(fromByteaHex: storedHex),
-              APIKeyToken.constantTimeEquals(stored, APIKeyToken.hash(bearerToken)),
+              SecretToken.constantTimeEquals(stored, SecretToken.hash(bearerToken)),
               let keyId = rows[0, "id"], let tenantId = rows[0, "tenant_id"]
         else { return nil }
         scopedTenant = rows[0, "scoped_tenant"]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import SCIMAdmin
 @testable import SCIMCore
 @testable import SCIMPostgres
 
@@ -50,7 +51,7 @@ struct PostgresStoreTests {
         let stored = try TestDatabase.connection().execute("""
             select encode(secret_hash, 'hex') as hash, row_to_json(k)::text as row from scim.api_keys k where prefix = \(prefix)
             """)
-        let expected = APIKeyToken.hash(a.token).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let expected = String(APIKeyToken.byteaHex(SecretToken.hash(a.token)).dropFirst(2))
         #expect(stored[0, "hash"] == expected)
         #expect(stored[0, "row"]?.contains(String(a.token.suffix(40))) == false)
     }

@@ -54,8 +54,6 @@ extension AdminJSONAPI {
 
     /// `{"overlapHours": 48}` (default 24, at most 720).
     static func overlapHours(_ body: JSONObject) throws(SCIMError) -> Int {
-        let overlap = body["overlapHours"]?.intValue ?? 24
-        guard (0...720).contains(overlap) else { throw .badRequest(.invalidValue, "\"overlapHours\" must be 0 to 720.") }
-        return overlap
+        try KeyRotation.overlapHours(body["overlapHours"]?.intValue)
     }
 }

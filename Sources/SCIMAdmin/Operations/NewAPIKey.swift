@@ -41,6 +41,18 @@ public struct NewAPIKey: Sendable, Equatable {
     }
 }
 
+/// How long a rotated key keeps working beside its successor.
+public enum KeyRotation {
+    public static let defaultOverlapHours = 24
+
+    /// 0 to 720 hours (30 days); nil means the default.
+    public static func overlapHours(_ hours: Int?) throws(SCIMError) -> Int {
+        let overlap = hours ?? defaultOverlapHours
+        guard (0...720).contains(overlap) else { throw .invalidField("overlapHours", "\"overlapHours\" must be 0 to 720.") }
+        return overlap
+    }
+}
+
 /// Timestamps given by an administrator (since/until, key expiry).
 public enum AdminTimestamp {
     /// The value when shaped like a timestamp; PostgreSQL checks it fully, so only the shape is

@@ -182,7 +182,8 @@ struct Paging {
                  UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.append(Character(UnicodeScalar(byte)))
             default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded
+                let digits = Array("0123456789ABCDEF")
+                out += "%" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 0xF)])
             }
         }
         return out
@@ -256,5 +257,4 @@ struct PeoplePage {
 
 extension String {
     var replacingUnderscoresWithSpaces: String { String(map { $0 == "_" ? " " : $0 }) }
-    var leftPadded: String { count >= 2 ? self : "0" + self }
 }
