@@ -89,36 +89,13 @@ public final class PostgresStore: ResourceStore {
         guard connection.isConnected else { return }
         let rejection = entry.rejection
         do {
-            // The log row and, for a refused request, its error, in one statement.
+            // One round trip; the function scopes itself to the entry's tenant (row-level security).
             try connection.execute("""
-                with tenant as (select t.id from scim.tenants t where t.slug = \(entry.tenantSlug)),
-                logged as (
-                    insert into scim.provisioning_log (tenant_id, request_id, key_prefix, key_name, method, path, resource_type,
-                        resource_id, subject, status, scim_type, detail, duration_ms, request_body)
-                    select t.id, \(entry.requestId), \(entry.keyPrefix),
-                           (select k.name from scim.api_keys k where k.prefix = \(entry.keyPrefix) and k.tenant_id = t.id),
-                           \(entry.method), \(String(entry.path.prefix(500))), \(entry.resourceType), \(entry.resourceId), \(entry.subject),
-                           \(entry.status), \(entry.scimType), \(entry.detail), \(String(entry.durationMilliseconds))::numeric,
-                           \(entry.requestBody?.serialized())::jsonb
-                    from tenant t
-                ),
-                rejected as (
-                    select scim.record_error(t.id, 'rejected_request', \(rejection?.cause), \(entry.resourceType),
-                                             coalesce(\(entry.resourceId), \(entry.subject)), \(entry.subject),
-                                             \(entry.method) || ' ' || \(String(entry.path.prefix(300))) || ': ' || coalesce(\(entry.detail), ''),
-                                             \(rejection?.suggestion), \(entry.requestId))
-                    from tenant t where \(rejection?.cause)::text is not null
-                ),
-                settled as (
-                    update scim.provisioning_errors e set resolved_at = now(), resolved_by = 'system'
-                    from tenant t
-                    where \(entry.settlesRejections)::boolean and e.tenant_id = t.id and e.kind = 'rejected_request'
-                      and e.resolved_at is null and e.resource_type = \(entry.resourceType)
-                      and (e.resource_id = \(entry.resourceId) or lower(e.resource_id) = lower(\(entry.subject))
-                           or lower(e.subject) = lower(\(entry.subject)))
-                    returning 1
-                )
-                select (select count(*) from rejected) as rejected, (select count(*) from settled) as settled
+                select scim.record_request(\(entry.tenantSlug), \(entry.requestId), \(entry.keyPrefix), \(entry.method),
+                    \(entry.path), \(entry.resourceType), \(entry.resourceId), \(entry.subject), \(entry.status),
+                    \(entry.scimType), \(entry.detail), \(String(entry.durationMilliseconds))::numeric,
+                    \(entry.requestBody?.serialized())::jsonb, \(rejection?.cause), \(rejection?.suggestion),
+                    \(entry.settlesRejections)::boolean)
                 """, prepared: true)
         } catch {
             logger.warning("provisioning log row not written", metadata: ["error": "\(error)", "request_id": "\(entry.requestId)"])
@@ -128,12 +105,7 @@ public final class PostgresStore: ResourceStore {
     public func recordKeyUse(keyId: String) {
         guard connection.isConnected else { return }
         do {
-            try connection.execute("""
-                update scim.api_keys set last_used_at = now()
-                where id = (select id from scim.api_keys where id = \(keyId)::uuid
-                              and (last_used_at is null or last_used_at < now() - interval '1 minute')
-                            for update skip locked)
-                """, prepared: true)
+            try connection.execute("select scim.record_key_use(\(keyId)::uuid)", prepared: true)
         } catch {
             logger.warning("key use not recorded", metadata: ["error": "\(error)"])
         }

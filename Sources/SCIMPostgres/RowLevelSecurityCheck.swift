@@ -5,10 +5,12 @@ import SCIMCore
 /// a role with BYPASSRLS, or the owner of the tables). Read by the responder before it serves, and
 /// by `scimctl migrate` after it migrates, so that a deployment never runs with it silently off.
 public enum RowLevelSecurityCheck {
-    /// The tables with a tenant policy (migration 20261129001900).
+    /// The tables with tenant policies (migrations 20261129001900 and 20261129002500).
     public static let protectedTables = ["scim.users", "scim.groups", "scim.group_members", "scim.schema_extensions",
                                          "scim.column_mappings", "scim.department_mappings", "scim.group_role_mappings",
-                                         "app.users", "app.departments", "app.roles", "app.custom_fields", "app.role_assignments"]
+                                         "app.users", "app.departments", "app.roles", "app.custom_fields", "app.role_assignments",
+                                         "scim.provisioning_log", "scim.provisioning_errors", "scim.reapply_jobs", "scim.mapping_changes",
+                                         "scim.tenants", "scim.api_keys"]
 
     static var query: SQL {
         let tables = protectedTables.map { "'\($0)'" }.joined(separator: ", ")

@@ -22,13 +22,12 @@ public struct ReapplyJobRunner {
     public func runBatch(tenantId: String? = nil) throws(SCIMError) -> Outcome {
         try store.transaction { (transaction) throws(SCIMError) -> Outcome in
             guard let transaction = transaction as? PostgresTransaction else { return .idle }
+            // Jobs are found across tenants; the function then scopes this transaction to the job's.
             let rows = try transaction.query("""
-                select tenant_id, id, cursor_id, processed from scim.reapply_jobs
-                where state in ('pending', 'running') and (\(tenantId)::uuid is null or tenant_id = \(tenantId)::uuid)
-                order by created_at limit 1 for update skip locked
+                select job_tenant_id as tenant_id, job_id as id, job_cursor_id as cursor_id, job_processed as processed
+                from scim.claim_reapply_job(\(tenantId)::uuid)
                 """)
             guard let tenant = rows[0, "tenant_id"], let job = rows[0, "id"] else { return .idle }
-            try transaction.query("select set_config('scim.tenant_id', \(tenant), true)")
             let admin = DirectoryAdministration(transaction: transaction, tenantId: tenant, actor: "reapply-job")
             let batch = try admin.reapplyBatch(after: rows[0, "cursor_id"], limit: DirectoryAdministration.reapplyBatchSize)
             let finished = batch == nil || batch!.count < DirectoryAdministration.reapplyBatchSize

@@ -22,7 +22,7 @@ extension PostgresStore: ConsoleAccountStore {
                 from scim.tenants t
                 where i.token_hash = \(APIKeyToken.byteaHex(tokenHash))::bytea and t.id = i.tenant_id
                   and i.accepted_at is null and i.expires_at > now()
-                returning i.tenant_id, i.email, i.created_by, t.slug
+                returning i.tenant_id, i.email, i.created_by, t.slug, set_config('scim.tenant_id', i.tenant_id::text, true) as scoped
                 """)
             guard let tenantId = invite[0, "tenant_id"], let email = invite[0, "email"], let invitedBy = invite[0, "created_by"] else {
                 return nil
