@@ -8,18 +8,24 @@ import Glibc
 /// refused), and on SIGTERM/SIGINT asks every worker to finish and exits 0 once they have.
 /// It handles signals with `sigwait` only: no handlers, no threads.
 public final class Supervisor {
-    public typealias WorkerMain = () -> Int32
+    /// Runs a worker; its argument is the worker's position on the board (nil without one).
+    public typealias WorkerMain = (Int?) -> Int32
 
     let workerCount: Int
     let logger: Logger
     let workerMain: WorkerMain
     let shutdownGraceSeconds: Int
+    /// Where workers say which tenant they serve; each live worker has its own position.
+    let board: WorkerBoard?
+    private var positions: [pid_t: Int] = [:]
     private var workers: Set<pid_t> = []
     private var retiring: Set<pid_t> = []
     private var recentExits: [Int64] = []
 
-    public init(workerCount: Int, shutdownGraceSeconds: Int = 30, logger: Logger, workerMain: @escaping WorkerMain) {
+    public init(workerCount: Int, shutdownGraceSeconds: Int = 30, board: WorkerBoard? = nil, logger: Logger,
+                workerMain: @escaping WorkerMain) {
         self.workerCount = max(1, workerCount)
+        self.board = board
         self.shutdownGraceSeconds = shutdownGraceSeconds
         self.logger = logger
         self.workerMain = workerMain
@@ -57,6 +63,10 @@ public final class Supervisor {
         let now = monotonicNanoseconds()
         recentExits.removeAll { now - $0 > 10_000_000_000 }
         if recentExits.count > 10 { sleep(1) }
+        // Old and new workers overlap after SIGHUP: the board has room for both sets.
+        let taken = Set(positions.values)
+        let position = board.flatMap { board in (0..<board.capacity).first { !taken.contains($0) } }
+        if let position { board?.set(position, to: 0) }
         let pid = fork()
         if pid == 0 {
             var none = sigset_t()
@@ -65,13 +75,14 @@ public final class Supervisor {
             sigaddset(&none, SIGCHLD)
             sigprocmask(SIG_UNBLOCK, &none, nil)
             signal(SIGHUP, SIG_IGN)
-            _exit(workerMain())
+            _exit(workerMain(position))
         }
         if pid < 0 {
             logger.error("fork failed", metadata: ["errno": "\(errno)"])
             return
         }
         workers.insert(pid)
+        if let position { positions[pid] = position }
     }
 
     private func reap(respawn: Bool) {
@@ -79,6 +90,8 @@ public final class Supervisor {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { return }
+            // A worker that died mid-request must not stay counted for its tenant.
+            if let position = positions.removeValue(forKey: pid) { board?.set(position, to: 0) }
             if retiring.remove(pid) != nil { continue }
             guard workers.remove(pid) != nil else { continue }
             let signaled = (status & 0x7f) != 0

@@ -55,7 +55,7 @@ public final class PostgresConnection {
     /// the text vary by shape, not by value; past this many shapes, new ones run unprepared.
     static let maxPreparedStatements = 500
 
-    private let statementTimeoutMilliseconds: Int?
+    let statementTimeoutMilliseconds: Int?
 
     /// Opens no connection yet; `connect()` or the first statement does. A statement timeout makes
     /// a runaway query fail (SQLSTATE 57014, answered 503) before nginx gives up on the request.

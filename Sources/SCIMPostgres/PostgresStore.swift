@@ -10,6 +10,11 @@ public final class PostgresStore: ResourceStore {
     /// The responder's store serves only through a role that row-level security confines
     /// (`RowLevelSecurityCheck`); scimctl and the tests work as the owner.
     let requiresConfinedRole: Bool
+    /// When the current request's work must stop; set by the worker around each request.
+    public var deadline: RequestDeadline?
+    /// Claims this worker for a tenant once an administrator's key or session is checked (the
+    /// SCIM service claims it for provisioning requests); nil outside the responder.
+    public var admission: (any WorkerAdmission)?
     /// The outcome of that check for the current connection: nil until checked, "" when fine.
     private var confinementProblem: String?
     private var checkedGeneration = -1
@@ -55,7 +60,8 @@ public final class PostgresStore: ResourceStore {
         var attempt = 0
         while true {
             attempt += 1
-            let transaction = PostgresTransaction(connection: connection, logger: logger)
+            if let deadline, deadline.hasPassed { throw deadline.exceeded }
+            let transaction = PostgresTransaction(connection: connection, logger: logger, deadline: deadline)
             var committing = false
             do {
                 try transaction.run("begin")

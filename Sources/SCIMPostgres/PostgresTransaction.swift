@@ -15,10 +15,28 @@ final class PostgresTransaction: StoreTransaction {
     private var scopedTenant: String?
 
     let logger: Logger
+    /// When the request's work must stop (nil for scimctl and background work).
+    let deadline: RequestDeadline?
+    /// The statement timeout in force in this transaction: the connection's, or less near the deadline.
+    private var statementTimeoutMilliseconds: Int?
 
-    init(connection: PostgresConnection, logger: Logger) {
+    init(connection: PostgresConnection, logger: Logger, deadline: RequestDeadline? = nil) {
         self.connection = connection
         self.logger = logger
+        self.deadline = deadline
+        statementTimeoutMilliseconds = connection.statementTimeoutMilliseconds
+    }
+
+    /// Stops at the deadline, and keeps the next statement from running past it: once the
+    /// statement timeout in force would let it end more than a second late, the timeout is
+    /// lowered to what remains (one extra round trip, at most about once a second).
+    private func keepToDeadline() throws(SCIMError) {
+        guard let deadline else { return }
+        let remaining = deadline.remainingMilliseconds
+        if remaining <= 0 { throw deadline.exceeded }
+        if let current = statementTimeoutMilliseconds, current <= remaining + 1_000 { return }
+        try run("set local statement_timeout = \(remaining)")
+        statementTimeoutMilliseconds = remaining
     }
 
     func run(_ script: String) throws(SCIMError) {
@@ -31,6 +49,7 @@ final class PostgresTransaction: StoreTransaction {
 
     @discardableResult
     func query(_ sql: SQL, prepared: Bool = true) throws(SCIMError) -> PostgresRows {
+        try keepToDeadline()
         do {
             return try connection.execute(sql, prepared: prepared)
         } catch {
@@ -46,6 +65,7 @@ final class PostgresTransaction: StoreTransaction {
             databaseError = error
         }
         DatabaseErrorMapping.log(error, logger)
+        if state == "57014", let deadline, deadline.remainingMilliseconds < 100 { return deadline.exceeded }
         return DatabaseErrorMapping.scimError(error, committing: false)
     }
 

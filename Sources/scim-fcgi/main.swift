@@ -48,6 +48,11 @@ struct SCIMResponder: ParsableCommand {
             throw ValidationError(DatabaseLocation.missingMessage)
         }
         let workerCount = workers ?? env["SCIM_WORKERS"].flatMap { Int($0) } ?? 4
+        // One tenant may hold half the workers while others are served (FairShare), and every
+        // request stops within its deadline: below nginx's 30 s fastcgi_read_timeout, so the
+        // client gets a SCIM 503 rather than a gateway error.
+        let fairShare = FairShare(cap: try Self.positiveInteger(env, "SCIM_TENANT_MAX_WORKERS", default: max(1, workerCount / 2)))
+        let deadlineSeconds = try Self.positiveInteger(env, "SCIM_REQUEST_DEADLINE_SECONDS", default: 25)
         let usePrepared = (env["SCIM_DB_PREPARED_STATEMENTS"] ?? "on") != "off"
         // Below nginx's 30 s fastcgi_read_timeout, so a slow query is a SCIM 503, not a gateway timeout.
         let statementTimeout = env["SCIM_DB_STATEMENT_TIMEOUT_MS"].flatMap { Int($0) } ?? 10_000
@@ -77,19 +82,24 @@ struct SCIMResponder: ParsableCommand {
         }
         let maxBody = serviceConfiguration.maxBodyBytes
         let configuration = serviceConfiguration
-        let supervisor = Supervisor(workerCount: workerCount, logger: logger) {
+        let board = WorkerBoard(capacity: 2 * workerCount + 2)
+        let supervisor = Supervisor(workerCount: workerCount, board: board, logger: logger) { position in
             // In the worker, after fork: its own connection, opened on the first request.
             let connection = PostgresConnection(conninfo: databaseURL, usePreparedStatements: usePrepared,
                                                 statementTimeoutMilliseconds: statementTimeout > 0 ? statementTimeout : nil)
             // Serves only through a role that row-level security confines (RowLevelSecurityCheck).
             let store = PostgresStore(connection: connection, logger: logger, requiresConfinedRole: true)
             let clock = MonotonicClock { monotonicNanoseconds() }
-            let service = SCIMService(store: store, configuration: configuration, clock: clock)
+            let admission = board.flatMap { board in position.map { BoardAdmission(board: board, position: $0, share: fairShare) } }
+            store.admission = admission
+            let service = SCIMService(store: store, configuration: configuration, clock: clock, admission: admission)
             let admin = AdminJSONAPI(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix)
             let console = ConsoleApp(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix,
                                      now: { Double(time(nil)) })
             let idleWork = IdleWork(store: store, logger: logger, clock: clock)
             return WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger).run({ request in
+                store.deadline = RequestDeadline(seconds: deadlineSeconds, clock: clock)
+                defer { store.deadline = nil }
                 if request.path.hasPrefix(AdminJSONAPI.pathPrefix) { return admin.handle(request) }
                 if request.path == ConsoleApp.pathPrefix || request.path.hasPrefix(ConsoleApp.pathPrefix + "/") { return console.handle(request) }
                 return service.handle(request)
@@ -97,6 +107,13 @@ struct SCIMResponder: ParsableCommand {
         }
         let status = supervisor.run()
         throw ExitCode(status)
+    }
+
+    /// A setting that must be a whole number above zero when given: a bad value stops the start.
+    static func positiveInteger(_ env: [String: String], _ name: String, default value: Int) throws -> Int {
+        guard let text = env[name], !text.isEmpty else { return value }
+        guard let number = Int(text), number > 0 else { throw ValidationError("\(name)=\(text): expected a whole number above 0.") }
+        return number
     }
 
     private func writePidFile(_ path: String) {

@@ -3,17 +3,23 @@ import Testing
 @testable import SCIMCore
 
 /// The fault suite: each scenario runs a concurrent Entra-like write load (bounded in count and
-/// time, loopback only), injects one fault midway, then checks every acknowledged create is
-/// present exactly once. Prints the table: scenario, sent, acknowledged, verified, lost, duplicated.
+/// time, loopback only), injects one fault midway, shows the fault happened (a new pid, a new
+/// postmaster, terminated connections), then counts in PostgreSQL itself, not through the server
+/// under test, what was stored: acknowledged creates are a subset of stored ones, stored ones a
+/// subset of those sent, each stored user once with exactly one application user. Prints the
+/// table: scenario, sent, acknowledged, stored, stored but unacknowledged, lost, strays, evidence.
 @Suite("Fault suite under concurrent load", .serialized, .enabled(if: Stack.available))
 struct FaultSuiteTests {
     struct Row: Sendable {
         var scenario: String
-        var sent = 0
-        var acknowledged: [String] = []
+        var sent: Set<String> = []
+        var acknowledged: Set<String> = []
+        /// The run's users as PostgreSQL holds them, by userName, with their application users.
+        var stored: [String: Int] = [:]
+        /// Acknowledged users the server itself finds by filter, as Entra would look them up.
         var verified = 0
-        var lost = 0
-        var duplicated = 0
+        /// What showed the fault took effect; nil when nothing did.
+        var evidence: String?
         var statuses: [Int: Int] = [:]
         /// Whether the service recovered by itself: every writer that sent five or more requests after
         /// the fault was over had its last five acknowledged (and at least one writer did).
@@ -32,8 +38,40 @@ struct FaultSuiteTests {
         return children.split(separator: " ").compactMap { Int32($0) }
     }
 
-    /// 4 writers, 40 creates each, the fault injected once the first 30 have been sent.
-    func run(_ scenario: String, _ client: SCIMClient, fault: @escaping @Sendable () throws -> Void) async throws -> Row {
+    static var ownerURL: String {
+        get throws {
+            let (_, project) = try Stack.require()
+            return try String(contentsOfFile: "\(project)/.local/admin_database_url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// One value from PostgreSQL, as the owner (psql, outside the server under test).
+    static func ownerValue(_ sql: String) throws -> String {
+        try Stack.run("/usr/bin/psql", [try ownerURL, "-qAtc", sql]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The run's users in PostgreSQL: userName -> how many application users each has.
+    static func storedUsers(tenant: String, prefix: String) throws -> [String: Int] {
+        let lines = try ownerValue("""
+            select u.user_name || '|' || count(a.id) from scim.users u join scim.tenants t on t.id = u.tenant_id
+              left join app.users a on a.tenant_id = u.tenant_id and a.scim_user_id = u.id
+             where t.slug = '\(tenant)' and u.user_name like '\(prefix)-%' group by u.id, u.user_name
+            """).split(separator: "\n")
+        var stored: [String: Int] = [:]
+        for line in lines {
+            let parts = line.split(separator: "|")
+            guard parts.count == 2 else { continue }
+            // -1: the same name stored twice.
+            stored[String(parts[0])] = stored[String(parts[0])] == nil ? Int(parts[1]) ?? -1 : -1
+        }
+        return stored
+    }
+
+    /// 4 writers, 40 creates each, the fault injected once the first 30 have been sent; `fault`
+    /// returns what showed it took effect, or nil.
+    func run(_ scenario: String, _ tenant: TestTenant, fault: @escaping @Sendable () throws -> String?) async throws -> Row {
+        let client = tenant.client
+        let evidence = Evidence()
         let prefix = "\(scenario.filter { $0.isLetter }.lowercased())-\(UUID().uuidString.prefix(6))"
         let counter = Counter()
         let perWriter = try await withThrowingTaskGroup(of: [(String, Int, Bool)].self, returning: [[(String, Int, Bool)]].self) { group in
@@ -42,7 +80,7 @@ struct FaultSuiteTests {
                     var results: [(String, Int, Bool)] = []
                     for i in 0..<40 {
                         if await counter.increment() == 30 {
-                            try fault()
+                            await evidence.set(try fault())
                             await counter.faultIsOver()
                         }
                         let afterFault = await counter.faultOver
@@ -58,28 +96,34 @@ struct FaultSuiteTests {
             return try await group.reduce(into: [[(String, Int, Bool)]]()) { $0.append($1) }
         }
         var row = Row(scenario: scenario)
+        row.evidence = await evidence.value
         // A writer that finished while the fault lasted (the SIGTERM restart takes a moment) says
         // nothing about recovery; the others must end on five acknowledged requests.
         let observed = perWriter.filter { $0.filter(\.2).count >= 5 }
         row.recovered = !observed.isEmpty && observed.allSatisfy { writer in writer.suffix(5).allSatisfy { $0.1 == 201 } }
         let results = perWriter.flatMap { $0 }
-        row.sent = results.count
         for (name, status, _) in results {
+            row.sent.insert(name)
             row.statuses[status, default: 0] += 1
-            if status == 201 { row.acknowledged.append(name) }
+            if status == 201 { row.acknowledged.insert(name) }
         }
         // After the fault, the service recovers by itself; give it a moment, then verify.
         for _ in 0..<50 where (try? await client.get("/Users?count=0").status) != 200 { try await Task.sleep(nanoseconds: 100_000_000) }
+        row.stored = try Self.storedUsers(tenant: tenant.slug, prefix: prefix)
         for name in row.acknowledged {
             var found = -1
             for _ in 0..<5 where found < 0 {
                 found = try await client.filterUsers(#"userName eq "\#(name)""#).object?["totalResults"]?.intValue ?? -1
                 if found < 0 { try await Task.sleep(nanoseconds: 200_000_000) }
             }
-            #expect(found >= 0, "\(scenario): \(name) could not be looked up")
-            if found == 1 { row.verified += 1 } else if found == 0 { row.lost += 1 } else { row.duplicated += 1 }
+            if found == 1 { row.verified += 1 }
         }
         return row
+    }
+
+    actor Evidence {
+        var value: String?
+        func set(_ value: String?) { self.value = value }
     }
 
     actor Counter {
@@ -89,63 +133,84 @@ struct FaultSuiteTests {
         func faultIsOver() { faultOver = true }
     }
 
-    @Test("every acknowledged write survives each fault, exactly once")
+    @Test("every acknowledged write survives each fault, exactly once; nothing is stored that was not sent; each fault is shown to have happened")
     func faults() async throws {
         let tenant = try TestTenant.make()
-        let client = tenant.client
+        let postmasterStart = "select pg_postmaster_start_time()"
         var rows: [Row] = []
-        rows.append(try await run("no fault", client) {})
-        rows.append(try await run("database restart (fast)", client) {
-            try Stack.quickstart("db-stop", "fast")
-            try Stack.quickstart("db-start")
+        rows.append(try await run("no fault", tenant) { "none injected" })
+        for mode in ["fast", "immediate"] {
+            rows.append(try await run("database restart (\(mode))", tenant) {
+                let before = try Self.ownerValue(postmasterStart)
+                try Stack.quickstart("db-stop", mode)
+                try Stack.quickstart("db-start")
+                let after = try Self.ownerValue(postmasterStart)
+                return before != after && !after.isEmpty ? "postmaster started \(after)" : nil
+            })
+        }
+        rows.append(try await run("worker SIGKILL", tenant) {
+            let killed = try workers().prefix(2)
+            for pid in killed { kill(pid, SIGKILL) }
+            usleep(300_000)
+            let now = Set(try workers())
+            return !killed.isEmpty && now.isDisjoint(with: killed) && now.count >= 2 ? "workers \(killed.map(String.init)) replaced" : nil
         })
-        rows.append(try await run("database restart (immediate)", client) {
-            try Stack.quickstart("db-stop", "immediate")
-            try Stack.quickstart("db-start")
-        })
-        rows.append(try await run("worker SIGKILL", client) {
-            for pid in try workers().prefix(2) { kill(pid, SIGKILL) }
-        })
-        rows.append(try await run("SIGHUP (replace workers)", client) {
+        rows.append(try await run("SIGHUP (replace workers)", tenant) {
+            let before = Set(try workers())
             kill(try supervisorPid(), SIGHUP)
+            usleep(500_000)
+            let after = Set(try workers())
+            return !before.isEmpty && !after.isEmpty && before.isDisjoint(with: after) ? "all \(before.count) workers replaced" : nil
         })
         let (_, project) = try Stack.require()
         let exitFile = "\(project)/.local/run/scim-fcgi.exit"
         unlink(exitFile + ".sigterm")
-        rows.append(try await run("SIGTERM (drain and exit), restart", client) {
+        rows.append(try await run("SIGTERM (drain and exit), restart", tenant) {
             let pid = try supervisorPid()
             kill(pid, SIGTERM)
             for _ in 0..<200 where kill(pid, 0) == 0 { usleep(50_000) }
+            let exited = kill(pid, 0) != 0
             usleep(200_000)
             // Kept aside: starting the responder again clears the exit file.
             _ = rename(exitFile, exitFile + ".sigterm")
             try Stack.quickstart("responder-start")
+            let restarted = try supervisorPid()
+            return exited && restarted != pid ? "supervisor \(pid) exited, \(restarted) started" : nil
         })
         let exitStatus = (try? String(contentsOfFile: exitFile + ".sigterm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(exitStatus == "0", "the responder exits 0 after draining on SIGTERM")
-        let adminURL = try String(contentsOfFile: "\(project)/.local/admin_database_url", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        rows.append(try await run("connections terminated by the server", client) {
-            try Stack.run("/usr/bin/psql", [adminURL, "-qAtc",
-                "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'scim-server'"])
+        rows.append(try await run("connections terminated by the server", tenant) {
+            let terminated = try Self.ownerValue(
+                "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity where application_name = 'scim-server'")
+            return (Int(terminated) ?? 0) > 0 ? "\(terminated) connections terminated" : nil
         })
 
-        var table = "\nscenario                               sent  acked  verified  lost  duplicated  statuses\n"
+        var table = "\nscenario                               sent  acked  stored  unacked  lost  strays  statuses / evidence\n"
         for row in rows {
+            let stored = Set(row.stored.keys)
             let statuses = row.statuses.sorted { $0.key < $1.key }.map { "\($0.key)x\($0.value)" }.joined(separator: " ")
             table += row.scenario.padding(toLength: 38, withPad: " ", startingAt: 0)
-                + String(format: " %4d  %5d  %8d  %4d  %10d  ", row.sent, row.acknowledged.count, row.verified, row.lost, row.duplicated)
-                + statuses + "\n"
+                + String(format: " %4d  %5d  %6d  %7d  %4d  %6d  ", row.sent.count, row.acknowledged.count, stored.count,
+                         stored.subtracting(row.acknowledged).count, row.acknowledged.subtracting(stored).count,
+                         stored.subtracting(row.sent).count)
+                + statuses + " / " + (row.evidence ?? "NO EVIDENCE") + "\n"
         }
         print(table)
         for row in rows {
-            #expect(row.lost == 0 && row.duplicated == 0, "\(row.scenario)")
-            #expect(row.verified == row.acknowledged.count, "\(row.scenario)")
+            let stored = Set(row.stored.keys)
+            #expect(row.sent.count == 160, "\(row.scenario): every request was sent")
+            #expect(row.evidence != nil, "\(row.scenario): nothing shows the fault took effect")
+            #expect(row.acknowledged.isSubset(of: stored), "\(row.scenario): acknowledged but not stored: \(row.acknowledged.subtracting(stored).sorted())")
+            #expect(stored.isSubset(of: row.sent), "\(row.scenario): stored but never sent: \(stored.subtracting(row.sent).sorted())")
+            #expect(row.stored.values.allSatisfy { $0 == 1 }, "\(row.scenario): each stored user once, with one application user: \(row.stored.filter { $0.value != 1 })")
+            #expect(row.verified == row.acknowledged.count, "\(row.scenario): the server finds every acknowledged user by filter")
             // Only the documented failure answers: 503 while the database is away, 502 for a killed worker's
             // request or while the responder is down between SIGTERM and its restart.
             #expect(row.statuses.keys.allSatisfy { [201, 502, 503].contains($0) }, "\(row.scenario): \(row.statuses)")
             #expect(row.recovered, "\(row.scenario): every writer's last requests were acknowledged")
         }
-        #expect(rows[0].acknowledged.count == rows[0].sent, "without a fault everything is acknowledged")
+        #expect(rows[0].acknowledged.count == rows[0].sent.count, "without a fault everything is acknowledged")
+        #expect(rows.dropFirst(1).prefix(2).allSatisfy { $0.statuses.keys.contains { $0 != 201 } },
+                "while the database restarted, some request was answered with something other than 201")
     }
 }

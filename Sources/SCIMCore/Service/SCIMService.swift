@@ -31,11 +31,15 @@ public final class SCIMService {
     /// Each tenant's directory mapper, with the schema and mapping versions it was built at.
     private var mapperCache: [String: (schemaVersion: Int, mappingVersion: Int, mapper: DirectoryMapper)] = [:]
 
+    /// Claims this worker for the tenant once its key is checked (the fair share); nil: no limit.
+    let admission: (any WorkerAdmission)?
+
     public init(store: any ResourceStore, configuration: Configuration = Configuration(),
-                clock: MonotonicClock = MonotonicClock { 0 }) {
+                clock: MonotonicClock = MonotonicClock { 0 }, admission: (any WorkerAdmission)? = nil) {
         self.store = store
         self.configuration = configuration
         self.clock = clock
+        self.admission = admission
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
@@ -66,6 +70,8 @@ public final class SCIMService {
         let started = clock.now()
         var keyPrefix: String?
         var staleKeyId: String?
+        var admitted: (any WorkerAdmission)?
+        defer { admitted?.leave() }
         var response: HTTPResponse
         do {
             response = try store.transaction { (transaction) throws(SCIMError) -> HTTPResponse in
@@ -73,6 +79,10 @@ public final class SCIMService {
                 keyPrefix = key.keyPrefix
                 staleKeyId = key.lastUseIsStale ? key.keyId : nil
                 try authorize(key, route: route)
+                if admitted == nil, let admission {
+                    guard admission.enter(tenant: key.tenantId) else { throw admission.refusal }
+                    admitted = admission
+                }
                 let schemas = try tenantSchemas(key, transaction)
                 try transaction.scope(toTenant: key.tenantId, schemas: schemas)
                 let context = RequestContext(request: request, route: route, baseURL: baseURL, transaction: transaction,

@@ -7,6 +7,8 @@ extension PostgresStore: AdminStore {
     public func administer<T>(tenantSlug: String, as principal: AdminPrincipal,
                               _ body: (any TenantAdministrator, AdminActor) throws(SCIMError) -> T) throws(SCIMError) -> T {
         var staleKeyId: String?
+        var admitted: (any WorkerAdmission)?
+        defer { admitted?.leave() }
         let result = try postgresTransaction { (transaction) throws(SCIMError) -> T in
             // Admin listings filter on values whose selectivity decides the plan (a text most
             // users match, or almost none): a generic plan of the prepared statement would fit
@@ -14,6 +16,10 @@ extension PostgresStore: AdminStore {
             try transaction.query("select set_config('plan_cache_mode', 'force_custom_plan', true)")
             let (tenantId, actor, stale) = try transaction.adminActor(tenantSlug: tenantSlug, principal)
             staleKeyId = stale
+            if admitted == nil, let admission {
+                guard admission.enter(tenant: tenantId) else { throw admission.refusal }
+                admitted = admission
+            }
             return try body(DirectoryAdministration(transaction: transaction, tenantId: tenantId, actor: actor.auditName), actor)
         }
         if let staleKeyId { recordKeyUse(keyId: staleKeyId) }
