@@ -28,6 +28,9 @@ struct FairShareTests {
         let other = try TestTenant.make()
         let third = try TestTenant.make()
         let (busyUser, _) = try await busy.client.createUser("busy@example.com")
+        let busyAdmin = SCIMClient(base: busy.client.base.replacingOccurrences(of: "/scim/v2/", with: "/admin/v1/"),
+                                   token: try TestTenant.createKey(busy.slug, scope: "admin"))
+        #expect(try await busyAdmin.get("/settings").status == 200)
         let (otherUser, _) = try await other.client.createUser("other@example.com")
         let holder = try await Self.holdRows([busyUser, otherUser], seconds: 5)
         let otherWaiting = Task { try await other.client.patch("/Users/\(otherUser)", Self.replaceTitle) }
@@ -44,6 +47,9 @@ struct FairShareTests {
         expectSCIMError(refused, status: 429)
         #expect(refused.header("Retry-After") == "1")
         #expect(refused.object?["detail"]?.stringValue?.contains("other tenants") == true, "\(refused.text)")
+        // The admin API (and the console, through the same admin layer) counts toward the same share.
+        let refusedAdmin = try await busyAdmin.get("/settings")
+        expectSCIMError(refusedAdmin, status: 429)
         started = Date()
         #expect(try await third.client.get("/Users?count=0").status == 200)
         #expect(Date().timeIntervalSince(started) < 2, "a third tenant found a free worker")
