@@ -22,8 +22,7 @@ let package = Package(
                        pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ",
                        pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .target(name: "SCIMCore",
-                dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "SCIMCore"),
         // The admin layer: what an administrator does, as operations over a store protocol; the
         // JSON admin API is one face of it, the console and scimctl the others.
         .target(name: "SCIMAdmin",
@@ -33,7 +32,8 @@ let package = Package(
                 dependencies: ["SCIMCore", "SCIMAdmin", .product(name: "Mustache", package: "swift-mustache")],
                 resources: [.copy("Templates"), .copy("Assets")]),
         .target(name: "SCIMPostgres",
-                dependencies: ["SCIMCore", "SCIMAdmin", "CLibPQ", .product(name: "Crypto", package: "swift-crypto")]),
+                dependencies: ["SCIMCore", "SCIMAdmin", "CLibPQ", .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "Logging", package: "swift-log")]),
         .target(name: "SCIMFastCGI",
                 dependencies: ["SCIMCore", "CFastCGI", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "scim-fcgi",

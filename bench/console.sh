@@ -4,7 +4,7 @@
 # through nginx with a signed-in session; the table gives the median and the slowest, in ms
 # (loopback, so this is the server's time). Needs the stack: ./deploy/quickstart.sh first.
 # Usage: bench/console.sh [requests per page, default 20]. Appends to bench/results.md.
-source "$(dirname "$0")/../deploy/lib/stack.sh"
+source "$(dirname "$0")/../deploy/dev-stack/stack.sh"
 set +e
 rounds=${1:-20}
 URL="http://$HTTP_LISTEN"

@@ -5,7 +5,7 @@
 #   - a one-member PATCH on a 100,000-member group against the same PATCH on a 10-member group.
 # Needs the stack: ./deploy/quickstart.sh first. Usage: bench/run.sh [seconds per run, default 10]
 # Appends a dated table to bench/results.md. Loopback only; every run is bounded in time.
-source "$(dirname "$0")/../deploy/lib/stack.sh"
+source "$(dirname "$0")/../deploy/dev-stack/stack.sh"
 # A failed measurement shows as an empty cell in the table rather than ending the run.
 set +e
 seconds=${1:-10}

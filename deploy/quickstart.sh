@@ -4,7 +4,7 @@
 #   ./deploy/quickstart.sh stop     stop nginx, the responder and the local PostgreSQL
 #   ./deploy/quickstart.sh status   what is running
 # Without DATABASE_URL, PostgreSQL runs as a local cluster under .local/ in the project folder.
-source "$(dirname "$0")/lib/stack.sh"
+source "$(dirname "$0")/dev-stack/stack.sh"
 
 case "${1:-up}" in
     up|start)

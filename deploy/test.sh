@@ -2,7 +2,7 @@
 # Runs every test: unit tests of the SCIM core, integration tests against PostgreSQL, and the
 # end-to-end suite over HTTP through nginx and the FastCGI responder. Brings the local stack up
 # first (as ./deploy/quickstart.sh does) and leaves it running.
-source "$(dirname "$0")/lib/stack.sh"
+source "$(dirname "$0")/dev-stack/stack.sh"
 
 # The browser suite needs Debian's Chromium and its driver; the stack itself does not.
 DEB_PACKAGES+=(chromium chromium-driver fonts-dejavu-core)

@@ -4,8 +4,8 @@ import SCIMCore
 /// Signing in and out, and accepting an invite.
 extension ConsoleApp {
     func signIn(_ request: ConsoleRequest) -> HTTPResponse {
-        let tenant = request.field("tenant").map { String(Substring($0).trimmingSpacesSubstring).lowercased() } ?? ""
-        let email = request.field("email").map { String(Substring($0).trimmingSpacesSubstring) } ?? ""
+        let tenant = request.field("tenant").map { String($0.trimmingSpaces).lowercased() } ?? ""
+        let email = request.field("email").map { String($0.trimmingSpaces) } ?? ""
         let password = request.field("password") ?? ""
         let next = request.field("next") ?? ""
         func failed() -> HTTPResponse {

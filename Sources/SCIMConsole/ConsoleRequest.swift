@@ -27,7 +27,7 @@ struct ConsoleRequest {
     func cookie(_ name: String) -> String? {
         guard let header = http.header("cookie") else { return nil }
         for pair in header.split(separator: ";") {
-            let parts = Substring(pair).trimmingSpacesSubstring.split(separator: "=", maxSplits: 1)
+            let parts = pair.trimmingSpaces.split(separator: "=", maxSplits: 1)
             if parts.count == 2, parts[0] == name { return String(parts[1]) }
         }
         return nil

@@ -1,5 +1,4 @@
 import CFastCGI
-import SCIMCore
 #if canImport(Glibc)
 import Glibc
 #endif

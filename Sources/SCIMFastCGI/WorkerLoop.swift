@@ -64,6 +64,7 @@ public struct WorkerLoop {
         let contentLength = Int(parameters["CONTENT_LENGTH"] ?? "") ?? 0
         var response: HTTPResponse
         if contentLength > maxBodyBytes {
+            // Checked before the body is read, here only: nothing behind this loop sees a larger body.
             response = .error(SCIMError(status: 413, detail: "The request body is larger than \(maxBodyBytes) bytes."))
         } else {
             let body = contentLength > 0 ? slot.readBody(limit: contentLength) : []
@@ -116,7 +117,7 @@ public struct WorkerLoop {
 enum RequestID {
     static func generate() -> String {
         var rng = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(UInt8.random(in: 0...255, using: &rng), radix: 16).leftPadded2 }.joined()
+        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) })
     }
 }
 
@@ -128,5 +129,4 @@ public func monotonicNanoseconds() -> Int64 {
 
 extension String {
     var replacingUnderscores: String { String(map { $0 == "_" ? "-" : $0 }) }
-    var leftPadded2: String { count >= 2 ? self : "0" + self }
 }

@@ -1,3 +1,4 @@
+import SCIMCore
 import SCIMAdmin
 
 /// API key tokens: `sk_<prefix>_<secret>`. The prefix finds the key row and is safe to show; the
@@ -25,36 +26,11 @@ public struct APIKeyToken: Sendable {
     }
 
     /// `\x…` hex text, the form bytea takes as a text bind.
-    static func byteaHex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = [UInt8(ascii: "\\"), UInt8(ascii: "x")]
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func byteaHex(_ bytes: [UInt8]) -> String { "\\x" + Hex.encode(bytes) }
 
     static func bytes(fromByteaHex text: String) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count >= 2, utf8[0] == UInt8(ascii: "\\"), utf8[1] == UInt8(ascii: "x"), utf8.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        var i = 2
-        while i < utf8.count {
-            guard let high = hexDigit(utf8[i]), let low = hexDigit(utf8[i + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            i += 2
-        }
-        return bytes
-    }
-
-    private static func hexDigit(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        case 0x41...0x46: return c - 0x41 + 10
-        default: return nil
-        }
+        guard text.hasPrefix("\\x") else { return nil }
+        return Hex.decode(text.dropFirst(2))
     }
 }
 

@@ -2,9 +2,44 @@ import Logging
 import SCIMCore
 
 /// What a client is told when PostgreSQL refuses a statement: the status and wording a client can
-/// act on, by SQLSTATE (PostgreSQL manual, Appendix A). The server's own message names tables,
-/// constraints and stored values; it goes to the responder's log, never into a response.
+/// act on, by SQLSTATE and, for a clash or a refused value, by the constraint that names it. The
+/// server's own message names tables, constraints and stored values; it goes to the responder's
+/// log, never into a response. The one place database errors become SCIM errors.
 enum DatabaseErrorMapping {
+    /// A unique key: what it is in words, the attribute whose value clashed, and how many leading
+    /// tenant-id columns its key has before that value (PostgreSQL's detail lists the whole key).
+    struct UniqueKey {
+        let sentence: String
+        let attribute: String?
+        let leadingTenantColumns: Int
+    }
+
+    static let uniqueKeys: [String: UniqueKey] = [
+        "users_tenant_user_name_key": UniqueKey(sentence: "A user with userName %@ already exists (userName is unique, ignoring case).",
+                                                attribute: "userName", leadingTenantColumns: 1),
+        "groups_tenant_display_name_key": UniqueKey(sentence: "A group with displayName %@ already exists (displayName is unique, ignoring case).",
+                                                    attribute: "displayName", leadingTenantColumns: 1),
+        "tenants_slug_key": UniqueKey(sentence: "A tenant with slug %@ already exists.", attribute: "slug", leadingTenantColumns: 0),
+        "departments_tenant_name_key": UniqueKey(sentence: "A department named %@ already exists.", attribute: "name", leadingTenantColumns: 1),
+        "roles_tenant_name_key": UniqueKey(sentence: "A role named %@ already exists.", attribute: "name", leadingTenantColumns: 1),
+        "custom_fields_pkey": UniqueKey(sentence: "The custom field %@ already exists.", attribute: "name", leadingTenantColumns: 1),
+        "column_mappings_field_key": UniqueKey(sentence: "The field %@ already has a column mapping; change that one instead.",
+                                               attribute: "field", leadingTenantColumns: 1),
+        "department_mappings_source_key": UniqueKey(sentence: "The department value %@ is already mapped; change that mapping instead.",
+                                                    attribute: "sourceValue", leadingTenantColumns: 1),
+        "group_role_mappings_key": UniqueKey(sentence: "That group is already mapped to that role.", attribute: nil, leadingTenantColumns: 1),
+        "users_tenant_username_key": UniqueKey(sentence: "Another application user already has the username %@.",
+                                               attribute: "username", leadingTenantColumns: 1),
+        "console_users_tenant_email_key": UniqueKey(sentence: "A console user with the e-mail address %@ already exists.",
+                                                    attribute: "email", leadingTenantColumns: 1),
+    ]
+
+    /// Check constraints a client's value can break, in words.
+    static let checks: [String: String] = [
+        "schema_extensions_urn_check": "An extension schema's id must be a URN of the form urn:<namespace>:....",
+        "schema_extensions_resource_type_check": "An extension schema extends User or Group.",
+    ]
+
     static func scimError(_ error: PostgresError, committing: Bool) -> SCIMError {
         if error.isConnectionFailure {
             return .unavailable(committing
@@ -14,30 +49,52 @@ enum DatabaseErrorMapping {
         if error.isRetryable {
             return .unavailable("The request conflicted with concurrent requests; retry it.", retryAfterSeconds: 1)
         }
-        let state = error.sqlState ?? ""
-        switch state {
-        case "57014": return .unavailable("The request took too long and was cancelled.")
-        case "23505": return .conflict("A value that must be unique is already in use.")
-        case "23502": return .badRequest(.invalidValue, "A required value is missing.")
-        case "23503": return .badRequest(.invalidValue, "A value refers to something that does not exist.")
-        case "23514": return .badRequest(.invalidValue, "A value is not allowed here (too long, empty, or not one of the accepted values).")
-        case "22001": return .badRequest(.invalidValue, "A value is too long.")
-        case "22003": return .badRequest(.invalidValue, "A number is out of range.")
-        case "22007", "22008": return .badRequest(.invalidValue, "A date or time is not valid; use a timestamp such as 2026-11-29T10:00:00Z.")
-        case "22P02": return .badRequest(.invalidValue, "A value has the wrong format (an id, a number, a date or a boolean).")
-        case let state where state.hasPrefix("22") || state.hasPrefix("23"):
+        switch error.sqlState {
+        case .queryCanceled?: return .unavailable("The request took too long and was cancelled.")
+        case .uniqueViolation?: return .conflict(conflictDetail(error))
+        case .notNullViolation?: return .badRequest(.invalidValue, "A required value is missing.")
+        case .foreignKeyViolation?: return .badRequest(.invalidValue, "A value refers to something that does not exist.")
+        case .checkViolation?:
+            return .badRequest(.invalidValue, error.constraint.flatMap { checks[$0] }
+                               ?? "A value is not allowed here (too long, empty, or not one of the accepted values).")
+        case .stringTooLong?: return .badRequest(.invalidValue, "A value is too long.")
+        case .numericOutOfRange?: return .badRequest(.invalidValue, "A number is out of range.")
+        case .invalidDateTimeFormat?, .dateTimeOutOfRange?:
+            return .badRequest(.invalidValue, "A date or time is not valid; use a timestamp such as 2026-11-29T10:00:00Z.")
+        case .invalidTextRepresentation?: return .badRequest(.invalidValue, "A value has the wrong format (an id, a number, a date or a boolean).")
+        case let state? where state.isRefusedValue:
             return .badRequest(.invalidValue, "A value was refused by the database's rules.")
         default:
             return .internalError("An internal database error occurred.")
         }
     }
 
+    /// Which value clashed, from the constraint's name and the key PostgreSQL reports
+    /// (`Key (tenant_id, lower(user_name))=(<uuid>, alice@example.com) already exists.`): the
+    /// client's own value, as the key holds it.
+    static func conflictDetail(_ error: PostgresError) -> String {
+        guard let key = error.constraint.flatMap({ uniqueKeys[$0] }) else { return "A value that must be unique is already in use." }
+        guard key.sentence.contains("%@") else { return key.sentence }
+        let value = error.detail.flatMap { clashingValue(in: $0, skipping: key.leadingTenantColumns) }
+        return key.sentence.replacing("%@", with: value.map { "\"\($0.prefix(200))\"" } ?? "(the value sent)", maxReplacements: 1)
+    }
+
+    static func clashingValue(in detail: String, skipping leadingColumns: Int) -> String? {
+        guard let open = detail.firstRange(of: ")=("), let close = detail.ranges(of: ") already exists").last,
+              open.upperBound <= close.lowerBound else { return nil }
+        var values = detail[open.upperBound..<close.lowerBound]
+        for _ in 0..<leadingColumns {
+            guard let comma = values.firstRange(of: ", ") else { return nil }
+            values = values[comma.upperBound...]
+        }
+        return String(values)
+    }
+
     /// Refusals a client caused (classes 22 and 23) are notices; anything else is an error.
     static func log(_ error: PostgresError, _ logger: Logger) {
-        let metadata: Logger.Metadata = ["sqlstate": "\(error.sqlState ?? "-")", "constraint": "\(error.constraint ?? "-")",
+        let metadata: Logger.Metadata = ["sqlstate": "\(error.sqlState?.rawValue ?? "-")", "constraint": "\(error.constraint ?? "-")",
                                          "error": "\(error)"]
-        let state = error.sqlState ?? ""
-        if state.hasPrefix("22") || state.hasPrefix("23") {
+        if error.sqlState?.isRefusedValue == true {
             logger.notice("database refused a value", metadata: metadata)
         } else if !error.isRetryable {
             logger.error("database error", metadata: metadata)

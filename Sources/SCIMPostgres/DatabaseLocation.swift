@@ -23,16 +23,21 @@ public enum DatabaseLocation {
 
     /// The first line of a file under the project folder (.local/...), found as described above.
     public static func localFile(_ relativePath: String) -> String? {
-        var starts: [String] = []
-        if let cwd = currentDirectory() { starts.append(cwd) }
-        if let exe = executableDirectory() { starts.append(exe) }
-        for start in starts {
+        firstUpward { directory in
+            guard let text = readFile("\(directory)/\(relativePath)") else { return nil }
+            let firstLine = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
+            return firstLine.isEmpty ? nil : firstLine
+        }
+    }
+
+    /// The first answer `probe` gives for a folder, asked of the working directory and each folder
+    /// above it, then of the executable's folder and each above it: how the programs find the
+    /// project folder (its `.local/` and `deploy/sql/`) wherever they are started from.
+    public static func firstUpward<T>(_ probe: (String) -> T?) -> T? {
+        for start in [currentDirectory(), executableDirectory()].compactMap({ $0 }) {
             var directory = start
             while true {
-                if let text = readFile("\(directory)/\(relativePath)") {
-                    let trimmed = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
-                    if !trimmed.isEmpty { return trimmed }
-                }
+                if let found = probe(directory) { return found }
                 guard let slash = directory.lastIndex(of: "/"), directory != "/" else { break }
                 directory = slash == directory.startIndex ? "/" : String(directory[..<slash])
             }

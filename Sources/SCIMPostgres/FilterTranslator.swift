@@ -433,12 +433,4 @@ enum DateTimeText {
 extension String {
     var replacingQuotes: String { split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") }
 
-    var likeEscaped: String {
-        var out = ""
-        for c in self {
-            if c == "\\" || c == "%" || c == "_" { out.append("\\") }
-            out.append(c)
-        }
-        return out
-    }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Logging
+import SCIMCore
 
 /// Applies the ordered SQL files of `deploy/sql/` forward-only. Each file runs in its own
 /// transaction together with its row in `scim.schema_migrations`; an advisory lock keeps two
@@ -26,7 +27,7 @@ public struct Migrator {
         }
 
         var checksum: String {
-            SHA256.hash(data: Array(sql.utf8)).map { String($0, radix: 16).leftPadded(2) }.joined()
+            Hex.encode(SHA256.hash(data: Array(sql.utf8)))
         }
     }
 
@@ -103,8 +104,3 @@ public struct Migrator {
     }
 }
 
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}

@@ -14,7 +14,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 
     public var kind: Kind
     public var message: String
-    public var sqlState: String?
+    public var sqlState: SQLState?
+    /// The constraint (or unique index) a class 23 error names: what tells which value clashed.
     public var constraint: String?
     public var detail: String?
 
@@ -24,24 +25,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 
     /// SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting down or starting).
     public var isConnectionFailure: Bool {
-        kind == .connection || sqlState?.hasPrefix("08") == true || ["57P01", "57P02", "57P03"].contains(sqlState ?? "")
+        kind == .connection || sqlState?.rawValue.hasPrefix("08") == true || ["57P01", "57P02", "57P03"].contains(sqlState?.rawValue ?? "")
     }
 
     /// Failures that a retry of the whole transaction can cure.
-    public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
-}
-
-/// Rows copied out of a `PGresult`, which is freed at once.
-public struct PostgresRows: Sendable {
-    public var columns: [String]
-    public var rows: [[String?]]
-    /// The number of rows an INSERT/UPDATE/DELETE touched.
-    public var affected: Int
-
-    public subscript(row: Int, column: String) -> String? {
-        guard row < rows.count, let index = columns.firstIndex(of: column) else { return nil }
-        return rows[row][index]
-    }
+    public var isRetryable: Bool { sqlState?.isRetryable == true }
 }
 
 /// One libpq connection. Every C call to libpq in the project is in this file.
@@ -183,7 +171,7 @@ public final class PostgresConnection {
             let connectionLost = PQstatus(handle) != CONNECTION_OK
             let error = PostgresError(kind: connectionLost ? .connection : .server,
                                       message: field(Int32(UInt8(ascii: "M"))) ?? String(cString: PQresultErrorMessage(result)).trimmedMessage,
-                                      sqlState: field(Int32(UInt8(ascii: "C"))),
+                                      sqlState: field(Int32(UInt8(ascii: "C"))).map(SQLState.init(rawValue:)),
                                       constraint: field(Int32(UInt8(ascii: "n"))),
                                       detail: field(Int32(UInt8(ascii: "D"))))
             if connectionLost { close() }

@@ -19,7 +19,7 @@ public enum RowLevelSecurityCheck {
                    (select string_agg(c.oid::regclass::text, ', ' order by c.oid::regclass::text) from pg_class c
                      where c.relnamespace in ('scim'::regnamespace, 'app'::regnamespace) and c.relkind in ('r', 'p')
                        and pg_has_role(current_user, c.relowner, 'USAGE')) as owned,
-                   (select string_agg(t, ', ' order by t) from unnest(array[\(tables)]) t
+                   (select array_agg(t order by t) from unnest(array[\(tables)]) t
                      where not coalesce((select relrowsecurity from pg_class where oid = to_regclass(t)), false)) as unprotected
             from pg_roles r where r.rolname = current_user
             """)
@@ -28,23 +28,23 @@ public enum RowLevelSecurityCheck {
     /// Tables whose row-level security is off (none when it is on everywhere).
     public static func tablesWithoutRowLevelSecurity(_ connection: PostgresConnection) throws(PostgresError) -> [String] {
         let rows = try connection.execute(query)
-        return (rows[0, "unprotected"] ?? "").split(separator: ",").map { String($0.trimmingSpacesSubstring) }.filter { !$0.isEmpty }
+        return rows.textArray(0, "unprotected") ?? []
     }
 
     /// Why this connection's role would see other tenants' rows, or nil when it is confined.
     public static func problem(_ connection: PostgresConnection) throws(PostgresError) -> String? {
         let rows = try connection.execute(query)
-        if rows[0, "rolsuper"] == "t" {
+        if rows.bool(0, "rolsuper") == true {
             return "the responder connects as a superuser, to whom row-level security does not apply; connect as a role in scim_responder"
         }
-        if rows[0, "rolbypassrls"] == "t" {
+        if rows.bool(0, "rolbypassrls") == true {
             return "the responder's database role has BYPASSRLS; connect as a role without it, in scim_responder"
         }
         if let owned = rows[0, "owned"], !owned.isEmpty {
             return "the responder's database role owns (or is a member of the owner of) \(owned.prefix(200)), so row-level security does not apply to it; connect as a role in scim_responder"
         }
-        if let unprotected = rows[0, "unprotected"], !unprotected.isEmpty {
-            return "row-level security is off on \(unprotected.prefix(300)); a superuser must run migration 20261129001900 (see the README, \"For DBAs\")"
+        if let unprotected = rows.textArray(0, "unprotected"), !unprotected.isEmpty {
+            return "row-level security is off on \(unprotected.joined(separator: ", ").prefix(300)); a superuser must run migration 20261129001900 (see the README, \"For DBAs\")"
         }
         return nil
     }

@@ -57,3 +57,18 @@ public struct SQL: ExpressibleByStringInterpolation, Sendable {
         return (text, binds)
     }
 }
+
+extension String {
+    /// The text as a literal part of a LIKE pattern: `\`, `%` and `_` escaped with `\`.
+    var likeEscaped: String {
+        var escaped = ""
+        for character in self {
+            if character == "\\" || character == "%" || character == "_" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    /// A pattern for `lower(column) like ...` that matches any text containing this one, in any case.
+    var likeContainingPattern: String { "%" + lowercased().likeEscaped + "%" }
+}

@@ -42,7 +42,7 @@ public struct TenantAdministration {
 
     private func tenant(_ rows: PostgresRows, _ i: Int) -> Tenant {
         Tenant(id: rows[i, "id"] ?? "", slug: rows[i, "slug"] ?? "", name: rows[i, "name"] ?? "",
-               scimEnabled: rows[i, "scim_enabled"] == "t", createdAt: rows[i, "created"] ?? "")
+               scimEnabled: rows.bool(i, "scim_enabled") == true, createdAt: rows[i, "created"] ?? "")
     }
 
     public func createTenant(slug: String, name: String, scimEnabled: Bool) throws(Failure) -> Tenant {
@@ -60,8 +60,8 @@ public struct TenantAdministration {
                 select \(unsafeRaw: Self.tenantColumns), (select count(*) from mappings) as default_mappings from created
                 """)
             return tenant(rows, 0)
-        } catch where error.sqlState == "23505" {
-            throw .invalid("A tenant with slug '\(slug)' already exists.")
+        } catch where error.sqlState?.isRefusedValue == true {
+            throw .invalid(DatabaseErrorMapping.scimError(error, committing: false).detail)
         } catch {
             throw .database(error)
         }
@@ -103,7 +103,7 @@ public struct TenantAdministration {
             try connection.executeScript("commit")
         } catch {
             _ = try? connection.executeScript("rollback")
-            if error.sqlState == "23514" { throw .invalid("'\(schema.id)' is not a URN of the form urn:<namespace>:....") }
+            if error.sqlState?.isRefusedValue == true { throw .invalid(DatabaseErrorMapping.scimError(error, committing: false).detail) }
             throw .database(error)
         }
         return schema
@@ -142,6 +142,6 @@ public struct TenantAdministration {
     public func purgeLog(olderThanDays days: Int) throws(Failure) -> Int {
         guard days >= 1 else { throw .invalid("Keep at least one day of log.") }
         let rows = try run("select scim.purge_provisioning_log(make_interval(days => \(days))) as dropped")
-        return Int(rows[0, "dropped"] ?? "0") ?? 0
+        return rows.int(0, "dropped") ?? 0
     }
 }

@@ -57,7 +57,11 @@ struct SCIMResponder: ParsableCommand {
         // Below nginx's 30 s fastcgi_read_timeout, so a slow query is a SCIM 503, not a gateway timeout.
         let statementTimeout = env["SCIM_DB_STATEMENT_TIMEOUT_MS"].flatMap { Int($0) } ?? 10_000
         var serviceConfiguration = SCIMService.Configuration()
-        serviceConfiguration.publicOrigin = env["SCIM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : String($0.trimmingSuffix("/")) }
+        serviceConfiguration.publicOrigin = env["SCIM_PUBLIC_URL"].flatMap { url in
+            var origin = Substring(url)
+            while origin.last == "/" { origin = origin.dropLast() }
+            return origin.isEmpty ? nil : String(origin)
+        }
         if let limit = env["SCIM_MAX_BODY_BYTES"].flatMap({ Int($0) }) { serviceConfiguration.maxBodyBytes = limit }
         if let limit = env["SCIM_MAX_PAGE_SIZE"].flatMap({ Int($0) }), limit > 0 { serviceConfiguration.maxListCount = limit }
 
@@ -125,14 +129,6 @@ struct SCIMResponder: ParsableCommand {
 
 enum Environment {
     static var current: [String: String] { keyValuePairs(environ) }
-}
-
-extension String {
-    func trimmingSuffix(_ suffix: Character) -> Substring {
-        var s = Substring(self)
-        while s.last == suffix { s = s.dropLast() }
-        return s
-    }
 }
 
 SCIMResponder.main()

@@ -123,22 +123,11 @@ struct Migrate: ParsableCommand {
     }
 
     static func findMigrationsFolder() -> String? {
-        var starts = [FileManager.default.currentDirectoryPath]
-        starts.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path)
-        for start in starts {
-            var url = URL(fileURLWithPath: start)
-            while true {
-                let candidate = url.appendingPathComponent("deploy/sql").path
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), isDirectory.boolValue {
-                    return candidate
-                }
-                let parent = url.deletingLastPathComponent()
-                if parent.path == url.path { break }
-                url = parent
-            }
+        DatabaseLocation.firstUpward { directory in
+            var isDirectory: ObjCBool = false
+            let candidate = directory + "/deploy/sql"
+            return FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory) && isDirectory.boolValue ? candidate : nil
         }
-        return nil
     }
 }
 

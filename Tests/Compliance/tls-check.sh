@@ -5,7 +5,7 @@
 # CBC suites refused; HSTS, no version in Server, HTTP redirected, SCIM errors as SCIM JSON.
 # Usage: Tests/Compliance/tls-check.sh   (deploy/test.sh calls it; needs the stack up)
 set -uo pipefail
-source "$(dirname "$0")/../../deploy/lib/stack.sh"
+source "$(dirname "$0")/../../deploy/dev-stack/stack.sh"
 # Each check reports on its own; one failing does not end the run.
 set +e
 work=$(mktemp -d)

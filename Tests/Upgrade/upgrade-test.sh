@@ -3,7 +3,7 @@
 # upgraded to this one by `scimctl migrate`, then the PostgreSQL suite run on it: what a deployment
 # that started early lives through. deploy/test.sh runs it with the stack up.
 #   Tests/Upgrade/upgrade-test.sh [COMMIT]   (default: 0c23807, the application directory's first migrations)
-source "$(dirname "$0")/../../deploy/lib/stack.sh"
+source "$(dirname "$0")/../../deploy/dev-stack/stack.sh"
 commit=${1:-0c23807}
 [ -z "${DATABASE_URL:-}" ] || { say "the upgrade test needs the local cluster (DATABASE_URL is set)"; exit 0; }
 git -C "$PROJECT_DIR" cat-file -e "$commit^{commit}" 2>/dev/null || die "commit $commit is not in this clone's history"

@@ -82,9 +82,7 @@ public struct AdminJSONAPI {
             return response
         }
         func allow(_ methods: String) throws(SCIMError) {
-            guard methods.split(separator: ",").contains(where: { $0.trimmingSpacesSubstring == method }) else {
-                throw .methodNotAllowed("\(method) is not supported on \(path.joined(separator: "/")).", allow: methods)
-            }
+            try request.requireMethod(in: methods, on: path.joined(separator: "/"))
         }
         let (index, count) = try Self.paging(request)
 

@@ -28,7 +28,7 @@ public struct ConsoleInvite: Sendable, Equatable {
     public let validHours: Int
 
     public init(email: String, tokenHash: [UInt8], validHours: Int = 24) throws(SCIMError) {
-        let address = String(Substring(email).trimmingSpacesSubstring)
+        let address = String(Substring(email).trimmingSpaces)
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         guard address.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
               !address.contains(where: { $0 == " " || $0.isNewline }) else {

@@ -16,7 +16,7 @@ public struct NewAPIKey: Sendable, Equatable {
     public let expiresAt: String?
 
     public init(name: String, scopes: [APIKeyScope], expiresAt: String?) throws(SCIMError) {
-        let trimmed = String(Substring(name).trimmingSpacesSubstring)
+        let trimmed = String(Substring(name).trimmingSpaces)
         guard !trimmed.isEmpty, trimmed.count <= 200 else {
             throw .invalidField("name", "A key needs \"name\": a non-empty string of at most 200 characters.")
         }

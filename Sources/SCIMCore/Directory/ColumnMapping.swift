@@ -70,12 +70,3 @@ public struct ColumnMapping: Sendable, Equatable {
     }
 }
 
-extension String {
-    /// Without leading and trailing white space of any kind (tabs, line breaks, no-break spaces).
-    public var trimmingWhitespace: String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        return String(scalars[first...last])
-    }
-}

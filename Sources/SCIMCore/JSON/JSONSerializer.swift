@@ -49,10 +49,8 @@ extension JSONValue {
             case 0x0D: out.append(contentsOf: "\\r".utf8)
             case 0x09: out.append(contentsOf: "\\t".utf8)
             case 0x00..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
                 out.append(contentsOf: "\\u00".utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
+                out.append(contentsOf: Hex.encode([byte]).utf8)
             default: out.append(byte)
             }
         }

@@ -84,7 +84,7 @@ public struct Projection: Sendable, Equatable {
         items.append(current)
         var paths: [PatchPath] = []
         for item in items {
-            let trimmed = String(Substring(item).trimmingSpacesSubstring)
+            let trimmed = String(Substring(item).trimmingSpaces)
             guard !trimmed.isEmpty else { continue }
             let path = try FilterParser.parsePatchPath(trimmed)
             if path.valueFilter != nil, path.attribute.subAttribute != nil {
@@ -190,11 +190,3 @@ public struct Projection: Sendable, Equatable {
     }
 }
 
-extension Substring {
-    public var trimmingSpacesSubstring: Substring {
-        var s = self
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return s
-    }
-}

@@ -76,11 +76,3 @@ public struct PatchRequest: Sendable {
     }
 }
 
-extension String {
-    var trimmingSpaces: Substring {
-        var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return s
-    }
-}

@@ -48,7 +48,7 @@ public struct HTTPRequest: Sendable {
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+                guard let high = iterator.next().flatMap(Hex.value), let low = iterator.next().flatMap(Hex.value) else { return nil }
                 bytes.append(high << 4 | low)
             } else if plusIsSpace && byte == UInt8(ascii: "+") {
                 bytes.append(0x20)
@@ -59,14 +59,6 @@ public struct HTTPRequest: Sendable {
         return String(validating: bytes, as: UTF8.self)
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - 48
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - 87
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - 55
-        default: return nil
-        }
-    }
 }
 
 public struct HTTPResponse: Sendable {
@@ -121,6 +113,16 @@ public struct HTTPResponse: Sendable {
         case 501: return "Not Implemented"
         case 503: return "Service Unavailable"
         default: return "Status \(status)"
+        }
+    }
+}
+
+extension HTTPRequest {
+    /// 405 with an `Allow` header unless the request's method is one of `allowed` ("GET, POST").
+    public func requireMethod(in allowed: String, on what: String) throws(SCIMError) {
+        let method = self.method.uppercased()
+        guard allowed.split(separator: ",").contains(where: { $0.trimmingSpaces == method }) else {
+            throw .methodNotAllowed("\(method) is not supported on \(what).", allow: allowed)
         }
     }
 }

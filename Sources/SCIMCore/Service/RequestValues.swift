@@ -22,7 +22,7 @@ struct ETagList {
 
     func matches(version: Int) -> Bool {
         for item in raw.split(separator: ",") {
-            var tag = item.trimmingSpacesSubstring
+            var tag = item.trimmingSpaces
             if tag == "*" { return true }
             if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
             if tag.hasPrefix("\"") && tag.hasSuffix("\"") && tag.count >= 2 { tag = tag.dropFirst().dropLast() }
@@ -73,6 +73,6 @@ public enum BearerToken {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw .unauthorized("Only the Bearer authentication scheme is supported.")
         }
-        return String(parts[1].trimmingSpacesSubstring)
+        return String(parts[1].trimmingSpaces)
     }
 }

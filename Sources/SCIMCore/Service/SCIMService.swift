@@ -1,4 +1,3 @@
-import Logging
 
 /// The SCIM protocol service: routes a request, authenticates it, runs it in one store transaction
 /// and renders the answer. It knows nothing of FastCGI or SQL.
@@ -60,11 +59,6 @@ public final class SCIMService {
             route = try Route(path: request.path, prefix: configuration.pathPrefix)
         } catch {
             return .error(error)
-        }
-        guard request.body.count <= configuration.maxBodyBytes else {
-            var response = HTTPResponse.error(SCIMError(status: 413, detail: "The request body is larger than \(configuration.maxBodyBytes) bytes."))
-            response.tenant = route.tenant
-            return response
         }
         let baseURL = (configuration.publicOrigin ?? request.origin) + configuration.pathPrefix + route.tenant
         let started = clock.now()
@@ -183,9 +177,7 @@ public final class SCIMService {
         let users = UserEndpoints(context.schemas.user)
         let groups = GroupEndpoints(context.schemas.group)
         func only(_ allowed: String, _ what: String) throws(SCIMError) {
-            guard allowed.split(separator: ",").contains(where: { $0.trimmingSpacesSubstring == method }) else {
-                throw .methodNotAllowed("\(method) is not supported on \(what).", allow: allowed)
-            }
+            try context.request.requireMethod(in: allowed, on: what)
         }
         switch context.route.resource {
         case .users(nil):

@@ -24,14 +24,14 @@ extension DirectoryAdministration {
     }
 
     static func textPattern(_ filter: ActivityFilter) -> String? {
-        filter.text.map { "%" + likeEscaped($0.lowercased()) + "%" }
+        filter.text.map(\.likeContainingPattern)
     }
 
     static let countCap = AdminListingStatements.countCap
 
     public func log(_ filter: ActivityFilter) throws(SCIMError) -> JSONObject {
         let statements = AdminListingStatements(tenant: tenant)
-        let total = Int(try transaction.query(statements.logCount(filter))[0, "total"] ?? "0") ?? 0
+        let total = try transaction.query(statements.logCount(filter)).int(0, "total") ?? 0
         let items = try json(statements.logPage(filter))
         var page = Self.page(items, total: min(total, Self.countCap), startIndex: filter.startIndex)
         page["totalResultsIsLowerBound"] = .bool(total > Self.countCap)
@@ -49,7 +49,7 @@ extension DirectoryAdministration {
             and (\(Self.textPattern(filter))::text is null or lower(coalesce(e.subject, '')) like \(Self.textPattern(filter))
                  or lower(e.detail) like \(Self.textPattern(filter)) or lower(e.cause) like \(Self.textPattern(filter)))
             """
-        let total = Int(try transaction.query("select count(*) as total from scim.provisioning_errors e where \(condition)")[0, "total"] ?? "0") ?? 0
+        let total = try transaction.query("select count(*) as total from scim.provisioning_errors e where \(condition)").int(0, "total") ?? 0
         let items = try json("""
             select coalesce(json_agg(json_build_object('id', e.id, 'kind', e.kind, 'cause', e.cause, 'resourceType', e.resource_type,
                     'resourceId', e.resource_id, 'subject', e.subject, 'detail', e.detail, 'suggestion', e.suggestion,
@@ -87,7 +87,7 @@ extension DirectoryAdministration {
     }
 
     public func changes(startIndex: Int, count: Int) throws(SCIMError) -> JSONObject {
-        let total = Int(try transaction.query("select count(*) as total from scim.mapping_changes where tenant_id = \(tenant)")[0, "total"] ?? "0") ?? 0
+        let total = try transaction.query("select count(*) as total from scim.mapping_changes where tenant_id = \(tenant)").int(0, "total") ?? 0
         let items = try json("""
             select coalesce(json_agg(json_build_object('id', id, 'changedAt', changed_at, 'changedBy', changed_by, 'kind', kind,
                                                        'action', action, 'old', old_value, 'new', new_value) order by id desc), '[]')::text

@@ -144,6 +144,6 @@ struct AdminListingStatements {
 
     static func containsPattern(_ text: String?) -> String? {
         guard let text, !text.isEmpty else { return nil }
-        return "%" + DirectoryAdministration.likeEscaped(text.lowercased()) + "%"
+        return text.likeContainingPattern
     }
 }

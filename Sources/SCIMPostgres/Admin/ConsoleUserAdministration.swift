@@ -9,7 +9,7 @@ extension DirectoryAdministration {
             from scim.console_users where tenant_id = \(tenant) order by lower(email)
             """)
         return (0..<rows.rows.count).map { i in
-            ConsoleUserRecord(id: rows[i, "id"] ?? "", email: rows[i, "email"] ?? "", active: rows[i, "active"] == "t",
+            ConsoleUserRecord(id: rows[i, "id"] ?? "", email: rows[i, "email"] ?? "", active: rows.bool(i, "active") == true,
                               createdAt: rows[i, "created_at"] ?? "", createdBy: rows[i, "created_by"] ?? "",
                               lastSignedInAt: rows[i, "last_signed_in_at"])
         }

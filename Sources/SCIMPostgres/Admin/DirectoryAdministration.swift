@@ -95,12 +95,10 @@ public struct DirectoryAdministration {
 
     public func createDepartment(_ body: JSONObject) throws(SCIMError) -> JSONObject {
         let name = try Self.requiredText(body, "name", "a department")
-        let created = try unique("A department named \"\(name.prefix(200))\" already exists.") { () throws(SCIMError) in
-            try object("""
-                insert into app.departments (tenant_id, name) values (\(tenant), \(name))
-                returning json_build_object('id', id, 'name', name, 'createdBy', created_by)::text
-                """)
-        }
+        let created = try object("""
+            insert into app.departments (tenant_id, name) values (\(tenant), \(name))
+            returning json_build_object('id', id, 'name', name, 'createdBy', created_by)::text
+            """)
         try audit("department", "create", old: nil, new: created.map(JSONValue.object))
         try changedMappings(reason: "department \"\(name)\" created")
         return created ?? JSONObject()
@@ -115,12 +113,10 @@ public struct DirectoryAdministration {
             from app.departments where tenant_id = \(tenant) and id = \(try Self.uuid(id))::uuid
             """)
         guard let old else { throw .notFound("No department \(id.prefix(100)).") }
-        let renamed = try unique("A department named \"\(name.prefix(200))\" already exists.") { () throws(SCIMError) in
-            try object("""
-                update app.departments set name = \(name) where tenant_id = \(tenant) and id = \(id)::uuid
-                returning json_build_object('id', id, 'name', name, 'createdBy', created_by)::text
-                """)
-        } ?? JSONObject()
+        let renamed = try object("""
+            update app.departments set name = \(name) where tenant_id = \(tenant) and id = \(id)::uuid
+            returning json_build_object('id', id, 'name', name, 'createdBy', created_by)::text
+            """) ?? JSONObject()
         try audit("department", "update", old: .object(old), new: .object(renamed))
         try changedMappings(reason: "department \"\(old["name"]?.stringValue ?? "")\" renamed to \"\(name)\"")
         return renamed
@@ -149,12 +145,10 @@ public struct DirectoryAdministration {
     public func createRole(_ body: JSONObject) throws(SCIMError) -> JSONObject {
         let name = try Self.requiredText(body, "name", "a role")
         let description = body["description"]?.stringValue
-        let created = try unique("A role named \"\(name.prefix(200))\" already exists.") { () throws(SCIMError) in
-            try object("""
-                insert into app.roles (tenant_id, name, description) values (\(tenant), \(name), \(description))
-                returning json_build_object('id', id, 'name', name, 'description', description)::text
-                """)
-        }
+        let created = try object("""
+            insert into app.roles (tenant_id, name, description) values (\(tenant), \(name), \(description))
+            returning json_build_object('id', id, 'name', name, 'description', description)::text
+            """)
         try audit("role", "create", old: nil, new: created.map(JSONValue.object))
         return created ?? JSONObject()
     }
@@ -168,12 +162,10 @@ public struct DirectoryAdministration {
             from app.roles where tenant_id = \(tenant) and id = \(try Self.uuid(id))::uuid
             """)
         guard let old else { throw .notFound("No role \(id.prefix(100)).") }
-        let updated = try unique("A role named \"\(name.prefix(200))\" already exists.") { () throws(SCIMError) in
-            try object("""
-                update app.roles set name = \(name), description = \(description) where tenant_id = \(tenant) and id = \(id)::uuid
-                returning json_build_object('id', id, 'name', name, 'description', description)::text
-                """)
-        } ?? JSONObject()
+        let updated = try object("""
+            update app.roles set name = \(name), description = \(description) where tenant_id = \(tenant) and id = \(id)::uuid
+            returning json_build_object('id', id, 'name', name, 'description', description)::text
+            """) ?? JSONObject()
         try audit("role", "update", old: .object(old), new: .object(updated))
         return updated
     }
@@ -203,13 +195,11 @@ public struct DirectoryAdministration {
         }
         let maxLength = body["maxLength"]?.intValue ?? 200
         guard (1...10_000).contains(maxLength) else { throw .badRequest(.invalidValue, "\"maxLength\" must be between 1 and 10000.") }
-        let created = try unique("The custom field \"\(name)\" already exists.") { () throws(SCIMError) in
-            try object("""
-                insert into app.custom_fields (tenant_id, name, label, max_length)
-                values (\(tenant), \(name), \(body["label"]?.stringValue ?? name), \(maxLength))
-                returning json_build_object('name', name, 'label', label, 'maxLength', max_length)::text
-                """)
-        }
+        let created = try object("""
+            insert into app.custom_fields (tenant_id, name, label, max_length)
+            values (\(tenant), \(name), \(body["label"]?.stringValue ?? name), \(maxLength))
+            returning json_build_object('name', name, 'label', label, 'maxLength', max_length)::text
+            """)
         try audit("custom_field", "create", old: nil, new: created.map(JSONValue.object))
         try transaction.query("update scim.tenants set mapping_version = mapping_version + 1 where id = \(tenant)")
         return created ?? JSONObject()
@@ -231,7 +221,7 @@ public struct DirectoryAdministration {
     /// Application users by user name, `text` matching any part of the user name or display name.
     public func applicationUsers(startIndex: Int, count: Int, text: String?) throws(SCIMError) -> JSONObject {
         let statements = AdminListingStatements(tenant: tenant)
-        let total = Int(try transaction.query(statements.userCount(text: text))[0, "total"] ?? "0") ?? 0
+        let total = try transaction.query(statements.userCount(text: text)).int(0, "total") ?? 0
         let items = try json("""
             select coalesce(json_agg(\(unsafeRaw: Self.applicationUserJSON) order by lower(u.username)), '[]')::text from (
                 \(statements.userPage(text: text, broad: total > AdminListingStatements.broadMatch, startIndex: startIndex, count: count))) u
@@ -329,22 +319,6 @@ public struct DirectoryAdministration {
         return id
     }
 
-    static func likeEscaped(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            if character == "\\" || character == "%" || character == "_" { escaped.append("\\") }
-            escaped.append(character)
-        }
-        return escaped
-    }
-
-    func unique<T>(_ message: String, _ body: () throws(SCIMError) -> T) throws(SCIMError) -> T {
-        do {
-            return try body()
-        } catch where error.status == 409 {
-            throw .conflict(message)
-        }
-    }
 }
 
 
@@ -362,9 +336,9 @@ extension DirectoryAdministration {
     }
 
     public func provisionedGroups(startIndex: Int, count: Int, text: String?) throws(SCIMError) -> JSONObject {
-        let pattern = text.map { "%" + Self.likeEscaped($0.lowercased()) + "%" }
+        let pattern = text.map(\.likeContainingPattern)
         let condition: SQL = "g.tenant_id = \(tenant) and (\(pattern)::text is null or lower(g.display_name) like \(pattern))"
-        let total = Int(try transaction.query("select count(*) as total from scim.groups g where \(condition)")[0, "total"] ?? "0") ?? 0
+        let total = try transaction.query("select count(*) as total from scim.groups g where \(condition)").int(0, "total") ?? 0
         let items = try json("""
             select coalesce(json_agg(json_build_object('id', g.id, 'displayName', g.display_name, 'externalId', g.external_id,
                        'members', (select count(*) from scim.group_members m where m.tenant_id = g.tenant_id and m.group_id = g.id),

@@ -16,7 +16,7 @@ extension DirectoryAdministration {
 
     func columnMapping(_ id: String) throws(SCIMError) -> ColumnMapping {
         let rows = try transaction.query("""
-            select id, scim_path, field, default_value, array_to_string(transforms, ',') as transforms
+            select id, scim_path, field, default_value, transforms
             from scim.column_mappings where tenant_id = \(tenant) and id = \(try Self.uuid(id))::uuid
             """)
         guard let mapping = PostgresTransaction.columnMappings(rows).first else { throw .notFound("No column mapping \(id.prefix(100)).") }
@@ -35,16 +35,14 @@ extension DirectoryAdministration {
         let mapping = try validated(ColumnMapping(json: body))
         let old = try id.map { (id) throws(SCIMError) in try columnMapping(id) }
         return try change(dryRun: dryRun, reason: "column mapping of \(mapping.field) \(old == nil ? "created" : "changed")") { () throws(SCIMError) -> JSONObject in
-            let saved = try unique("The field \(mapping.field) already has a column mapping; change that one instead.") { () throws(SCIMError) in
-                try transaction.query("""
-                    insert into scim.column_mappings as m (tenant_id, id, scim_path, field, default_value, transforms)
-                    values (\(tenant), coalesce(\(id)::uuid, gen_random_uuid()), \(mapping.scimPath), \(mapping.field), \(mapping.defaultValue),
-                            string_to_array(\(mapping.transforms.map(\.rawValue).joined(separator: ",")), ','))
-                    on conflict (tenant_id, id) do update set scim_path = excluded.scim_path, field = excluded.field,
-                        default_value = excluded.default_value, transforms = excluded.transforms, updated_at = now()
-                    returning id, scim_path, field, default_value, array_to_string(transforms, ',') as transforms
-                    """)
-            }
+            let saved = try transaction.query("""
+                insert into scim.column_mappings as m (tenant_id, id, scim_path, field, default_value, transforms)
+                values (\(tenant), coalesce(\(id)::uuid, gen_random_uuid()), \(mapping.scimPath), \(mapping.field), \(mapping.defaultValue),
+                        string_to_array(\(mapping.transforms.map(\.rawValue).joined(separator: ",")), ','))
+                on conflict (tenant_id, id) do update set scim_path = excluded.scim_path, field = excluded.field,
+                    default_value = excluded.default_value, transforms = excluded.transforms, updated_at = now()
+                returning id, scim_path, field, default_value, transforms
+                """)
             let result = PostgresTransaction.columnMappings(saved).first ?? mapping
             try audit("column_mapping", old == nil ? "create" : "update", old: old.map { .object($0.json) }, new: .object(result.json))
             return result.json
@@ -86,14 +84,12 @@ extension DirectoryAdministration {
         let department = try departmentId(body["department"])
         let old = try id.map { (id) throws(SCIMError) in try departmentMapping(id) }
         return try change(dryRun: dryRun, reason: "department mapping of \"\(source)\" \(old == nil ? "created" : "changed")") { () throws(SCIMError) -> JSONObject in
-            let saved = try unique("The department value \"\(source.prefix(200))\" is already mapped; change that mapping instead.") { () throws(SCIMError) in
-                try object("""
-                    insert into scim.department_mappings as m (tenant_id, id, source_value, department_id)
-                    values (\(tenant), coalesce(\(id)::uuid, gen_random_uuid()), \(source), \(department)::uuid)
-                    on conflict (tenant_id, id) do update set source_value = excluded.source_value, department_id = excluded.department_id
-                    returning json_build_object('id', id, 'sourceValue', source_value, 'departmentId', department_id)::text
-                    """)
-            } ?? JSONObject()
+            let saved = try object("""
+                insert into scim.department_mappings as m (tenant_id, id, source_value, department_id)
+                values (\(tenant), coalesce(\(id)::uuid, gen_random_uuid()), \(source), \(department)::uuid)
+                on conflict (tenant_id, id) do update set source_value = excluded.source_value, department_id = excluded.department_id
+                returning json_build_object('id', id, 'sourceValue', source_value, 'departmentId', department_id)::text
+                """) ?? JSONObject()
             try audit("department_mapping", old == nil ? "create" : "update", old: old.map(JSONValue.object), new: .object(saved))
             return saved
         }
@@ -142,15 +138,13 @@ extension DirectoryAdministration {
         let role = try roleId(body["role"])
         let old = try id.map { (id) throws(SCIMError) in try groupRoleMapping(id) }
         return try change(dryRun: dryRun, reason: "group-role mapping of \"\(value)\" \(old == nil ? "created" : "changed")") { () throws(SCIMError) -> JSONObject in
-            let saved = try unique("That group is already mapped to that role.") { () throws(SCIMError) in
-                try object("""
-                    insert into scim.group_role_mappings as m (tenant_id, id, match_by, match_value, role_id)
-                    values (\(tenant), coalesce(\(id)::uuid, gen_random_uuid()), \(matchBy), \(value), \(role)::uuid)
-                    on conflict (tenant_id, id) do update set match_by = excluded.match_by, match_value = excluded.match_value,
-                        role_id = excluded.role_id
-                    returning json_build_object('id', id, 'matchBy', match_by, 'matchValue', match_value, 'roleId', role_id)::text
-                    """)
-            } ?? JSONObject()
+            let saved = try object("""
+                insert into scim.group_role_mappings as m (tenant_id, id, match_by, match_value, role_id)
+                values (\(tenant), coalesce(\(id)::uuid, gen_random_uuid()), \(matchBy), \(value), \(role)::uuid)
+                on conflict (tenant_id, id) do update set match_by = excluded.match_by, match_value = excluded.match_value,
+                    role_id = excluded.role_id
+                returning json_build_object('id', id, 'matchBy', match_by, 'matchValue', match_value, 'roleId', role_id)::text
+                """) ?? JSONObject()
             try audit("group_role_mapping", old == nil ? "create" : "update", old: old.map(JSONValue.object), new: .object(saved))
             try transaction.query("select app.check_group_role_mappings(\(tenant))")
             return saved

@@ -41,7 +41,7 @@ public struct ReapplyJobRunner {
                 where tenant_id = \(tenant)::uuid and id = \(job)::uuid
                 returning processed
                 """)
-            return .progressed(jobId: job, processed: Int(updated[0, "processed"] ?? "0") ?? 0, finished: finished)
+            return .progressed(jobId: job, processed: updated.int(0, "processed") ?? 0, finished: finished)
         }
     }
 }

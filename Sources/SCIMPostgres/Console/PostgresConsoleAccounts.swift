@@ -10,7 +10,7 @@ extension PostgresStore: ConsoleAccountStore {
                 where i.token_hash = \(APIKeyToken.byteaHex(tokenHash))::bytea
                 """)
             guard let slug = rows[0, "slug"], let email = rows[0, "email"] else { return nil }
-            return ConsoleInvitation(tenantSlug: slug, email: email, usable: rows[0, "usable"] == "t")
+            return ConsoleInvitation(tenantSlug: slug, email: email, usable: rows.bool(0, "usable") == true)
         }
     }
 
@@ -54,7 +54,7 @@ extension PostgresStore: ConsoleAccountStore {
                 """)
             guard let id = rows[0, "id"] else { return nil }
             return ConsoleAccount(userId: id, passwordHash: rows[0, "password_hash"],
-                                  failedSignIns: Int(rows[0, "failed_sign_ins"] ?? "0") ?? 0,
+                                  failedSignIns: rows.int(0, "failed_sign_ins") ?? 0,
                                   secondsSinceLastFailure: rows[0, "since_failure"].flatMap(Double.init))
         }
     }

@@ -194,25 +194,29 @@ nginx_start() {
         -e "s|@ADDRESS_RATE@|${SCIM_ADDRESS_RATE:-10000}|g" -e "s|@ADDRESS_BURST@|$(( 2 * ${SCIM_ADDRESS_RATE:-10000} ))|g" \
         "$PROJECT_DIR/deploy/nginx/scim-dev.conf.in" >"$(nginx_conf)"
     # A broken config must stop here, not be reloaded in silence (nginx would keep the old one).
-    local check
-    if ! check=$(nginx -t -q -p "$prefix" -c "$(nginx_conf)" 2>&1); then
-        printf '%s\n' "$check" >&2
-        die "nginx refused its configuration $(nginx_conf)"
-    fi
-    printf '%s\n' "$check" | grep -v -e "the \"user\" directive" -e '^$' >&2 || true
+    nginx_run -t -q || die "nginx refused its configuration $(nginx_conf)"
     if [ -f "$prefix/nginx.pid" ] && kill -0 "$(cat "$prefix/nginx.pid")" 2>/dev/null; then
-        nginx -p "$prefix" -c "$(nginx_conf)" -s reload 2>/dev/null
+        nginx_run -s reload || die "nginx did not reload; see $LOG_DIR/nginx-error.log"
     else
         say "starting nginx on http://$HTTP_LISTEN"
-        nginx -p "$prefix" -c "$(nginx_conf)" 2>/dev/null
+        nginx_run || die "nginx did not start; see $LOG_DIR/nginx-error.log"
     fi
+}
+
+# Runs nginx on the dev prefix and config, showing what it says except the one warning a
+# non-root run always gets (the config names a user only root can switch to); its status is nginx's.
+nginx_run() {
+    local output status=0
+    output=$(nginx -p "$LOCAL_DIR/nginx" -c "$(nginx_conf)" "$@" 2>&1) || status=$?
+    printf '%s\n' "$output" | grep -v -e 'the "user" directive' -e '^$' >&2 || true
+    return "$status"
 }
 
 nginx_stop() {
     local prefix="$LOCAL_DIR/nginx"
     if [ -f "$prefix/nginx.pid" ] && kill -0 "$(cat "$prefix/nginx.pid")" 2>/dev/null; then
         say "stopping nginx"
-        nginx -p "$prefix" -c "$(nginx_conf)" -s quit 2>/dev/null || kill "$(cat "$prefix/nginx.pid")"
+        nginx_run -s quit || kill "$(cat "$prefix/nginx.pid")"
     fi
 }
 

@@ -1,0 +1,133 @@
+import SCIMCore
+
+/// Groups and their members.
+extension PostgresTransaction {
+    func insertGroup(_ group: GroupWrite) throws(SCIMError) -> StoredResource {
+        let rows = try query("""
+            insert into scim.groups as r (tenant_id, display_name, external_id, attributes)
+            values (\(unsafeRaw: Self.tenant), \(group.displayName), \(group.externalId), \(group.attributes.jsonText)::jsonb)
+            returning \(unsafeRaw: Self.groupColumns)
+            """)
+        return try resource(rows, 0, .group)
+    }
+
+    func fetchGroup(id: String, forUpdate: Bool, includeMembers: Bool) throws(SCIMError) -> StoredResource? {
+        let rows = try query("""
+            select \(unsafeRaw: Self.groupColumns) from scim.groups r
+            where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid \(unsafeRaw: forUpdate ? "for update" : "")
+            """)
+        guard !rows.rows.isEmpty else { return nil }
+        var group = try resource(rows, 0, .group)
+        if includeMembers { group = try withMembers([group])[0] }
+        return group
+    }
+
+    func listGroups(filter: FilterExpression?, window: ListWindow, sort: SortOrder?, includeMembers: Bool) throws(SCIMError) -> ListPage {
+        var page = try list(table: "scim.groups", columns: SQL(unsafeRaw: Self.groupColumns), translator: .groups(schemas.group), kind: .group, filter: filter,
+                            window: window, sort: sort)
+        if includeMembers { page.resources = try withMembers(page.resources) }
+        return page
+    }
+
+    /// Reads the members of these groups in one statement, from the join table alone (RFC 7643
+    /// §8.7.1 gives members value, $ref and type; no display name, so no join to users).
+    func withMembers(_ groups: [StoredResource]) throws(SCIMError) -> [StoredResource] {
+        guard !groups.isEmpty else { return groups }
+        let rows = try query("""
+            select m.group_id, m.member_id, m.member_type
+            from scim.group_members m
+            where m.tenant_id = \(unsafeRaw: Self.tenant) and m.group_id = any(\(Self.uuidArray(groups.map(\.id)))::uuid[])
+            order by m.group_id, m.added_at, m.member_id
+            """)
+        var members: [String: [JSONValue]] = [:]
+        for row in rows.rows {
+            guard let group = row[0], let member = row[1], let type = row[2] else { continue }
+            let object = JSONObject([("value", .string(member)), ("type", .string(type))])
+            members[group, default: []].append(.object(object))
+        }
+        return groups.map { group in
+            var group = group
+            group.attributes["members"] = .array(members[group.id] ?? [])
+            return group
+        }
+    }
+
+    func updateGroup(id: String, _ group: GroupWrite) throws(SCIMError) -> StoredResource? {
+        let rows = try query("""
+            update scim.groups r set display_name = \(group.displayName), external_id = \(group.externalId),
+                attributes = \(group.attributes.jsonText)::jsonb,
+                \(unsafeRaw: Self.nextVersion)
+            where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
+            returning \(unsafeRaw: Self.groupColumns)
+            """)
+        return rows.rows.isEmpty ? nil : try resource(rows, 0, .group)
+    }
+
+    func touchGroup(id: String) throws(SCIMError) -> StoredResource? {
+        let rows = try query("""
+            update scim.groups r set \(unsafeRaw: Self.nextVersion)
+            where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
+            returning \(unsafeRaw: Self.groupColumns)
+            """)
+        return rows.rows.isEmpty ? nil : try resource(rows, 0, .group)
+    }
+
+    func deleteGroup(id: String) throws(SCIMError) -> Bool {
+        // Its own members go with it by the foreign key.
+        try deleteResource(table: "scim.groups", id: id)
+    }
+
+    func addMembers(groupId: String, memberIds: [String]) throws(SCIMError) -> Int {
+        guard !memberIds.isEmpty else { return 0 }
+        let invalid = memberIds.filter { !ResourceID.isValid($0) }
+        guard invalid.isEmpty else { throw Self.unknownMembers(invalid) }
+        let rows = try query("""
+            with wanted as (select distinct unnest(\(Self.uuidArray(memberIds))::uuid[]) as id),
+            found as (
+                select u.id, 'User' as member_type from scim.users u join wanted w on w.id = u.id
+                where u.tenant_id = \(unsafeRaw: Self.tenant)
+                union all
+                select g.id, 'Group' from scim.groups g join wanted w on w.id = g.id
+                where g.tenant_id = \(unsafeRaw: Self.tenant)
+            ),
+            added as (
+                insert into scim.group_members (tenant_id, group_id, member_id, member_type)
+                select \(unsafeRaw: Self.tenant), \(groupId)::uuid, id, member_type from found
+                where exists (select 1 from wanted) and (select count(*) from wanted) = (select count(*) from found)
+                on conflict do nothing
+                returning member_id
+            )
+            select (select count(*) from added) as added,
+                   (select array_agg(w.id::text) from wanted w where w.id not in (select id from found)) as missing
+            """)
+        if let missing = rows.textArray(0, "missing"), !missing.isEmpty {
+            throw Self.unknownMembers(missing)
+        }
+        return rows.int(0, "added") ?? 0
+    }
+
+    static func unknownMembers(_ ids: [String]) -> SCIMError {
+        .badRequest(.invalidValue, "No user or group of this tenant has the id \(ids.prefix(5).map { "\"\($0.prefix(100))\"" }.joined(separator: ", "))"
+                    + (ids.count > 5 ? " (and \(ids.count - 5) more)" : "") + "; no member was added.")
+    }
+
+    func removeMembers(groupId: String, memberIds: [String]?) throws(SCIMError) -> Int {
+        if let memberIds {
+            let valid = memberIds.filter(ResourceID.isValid)
+            guard !valid.isEmpty else { return 0 }
+            let rows = try query("""
+                delete from scim.group_members
+                where tenant_id = \(unsafeRaw: Self.tenant) and group_id = \(groupId)::uuid
+                  and member_id = any(\(Self.uuidArray(valid))::uuid[])
+                """)
+            return rows.affected
+        }
+        let rows = try query("""
+            delete from scim.group_members where tenant_id = \(unsafeRaw: Self.tenant) and group_id = \(groupId)::uuid
+            """)
+        return rows.affected
+    }
+
+    /// `{a,b,c}`: the text form of a uuid[] bind. Only validated UUIDs reach it.
+    static func uuidArray(_ ids: [String]) -> String { "{" + ids.joined(separator: ",") + "}" }
+}

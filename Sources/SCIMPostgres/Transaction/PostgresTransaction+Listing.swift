@@ -1,0 +1,61 @@
+import SCIMCore
+
+/// Pages of users or groups: one statement for the page and its total, a count alone where no
+/// row carries it.
+extension PostgresTransaction {
+    /// One page and the total. The total rides along as a window count; a page past the end (no
+    /// rows to carry it) asks for the count alone.
+    func list(table: String, columns: SQL, translator: FilterTranslator, kind: ResourceKind, filter: FilterExpression?,
+                      window: ListWindow, sort: SortOrder?) throws(SCIMError) -> ListPage {
+        let statement = try Self.listStatement(table: table, columns: columns, translator: translator, filter: filter,
+                                               window: window, sort: sort)
+        if window.count == 0 { return ListPage(totalResults: try total(statement.count), resources: []) }
+        let rows = try query(statement.page)
+        var resources: [StoredResource] = []
+        for row in 0..<min(rows.rows.count, window.count) { resources.append(try resource(rows, row, kind)) }
+        if window.cursor != nil {
+            // One row more than asked tells whether another page follows; the total is counted apart,
+            // since the page query sees only what lies after the cursor.
+            return ListPage(totalResults: try total(statement.count), resources: resources,
+                            hasMore: rows.rows.count > window.count)
+        }
+        let totalResults = rows.rows.isEmpty
+            ? (window.startIndex == 1 ? 0 : try total(statement.count))
+            : rows.int(0, "total") ?? 0
+        return ListPage(totalResults: totalResults, resources: resources)
+    }
+
+    func total(_ statement: SQL, prepared: Bool = true) throws(SCIMError) -> Int {
+        try query(statement, prepared: prepared).int(0, "total") ?? 0
+    }
+
+    /// The statements of a list request: the page (with the total as a window count in index
+    /// paging), and the count alone for a page past the end, `count=0`, or cursor paging.
+    static func listStatement(table: String, columns: SQL, translator: FilterTranslator, filter: FilterExpression?,
+                              window: ListWindow, sort: SortOrder?) throws(SCIMError) -> (page: SQL, count: SQL) {
+        var condition: SQL = "true"
+        if let filter { condition = try translator.translate(filter) }
+        let total: SQL = "select count(*) as total from \(unsafeRaw: table) r where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))"
+        let page: SQL
+        switch window.cursor {
+        case nil:
+            page = """
+                select \(columns), count(*) over () as total from \(unsafeRaw: table) r
+                where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))
+                order by \(unsafeRaw: try translator.orderBy(sort)) limit \(window.count) offset \(window.startIndex - 1)
+                """
+        case .first:
+            page = """
+                select \(columns) from \(unsafeRaw: table) r where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))
+                order by r.id limit \(window.count + 1)
+                """
+        case .after(let id):
+            page = """
+                select \(columns) from \(unsafeRaw: table) r
+                where r.tenant_id = \(unsafeRaw: tenant) and r.id > \(id)::uuid and (\(condition))
+                order by r.id limit \(window.count + 1)
+                """
+        }
+        return (page, total)
+    }
+}

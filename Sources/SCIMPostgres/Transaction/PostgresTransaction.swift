@@ -1,0 +1,92 @@
+import Logging
+import SCIMAdmin
+import SCIMCore
+
+/// One transaction of `PostgresStore`, scoped to a tenant by `scope(toTenant:)`: every statement
+/// reads the tenant from the transaction-local setting `scim.tenant_id`, which row-level security
+/// policies read as well.
+final class PostgresTransaction: StoreTransaction {
+    let connection: PostgresConnection
+    /// The failure the store's retry loop must see: a lost connection or a serialization failure.
+    private(set) var databaseError: PostgresError?
+    /// The tenant's schemas, set by `scope(toTenant:schemas:)`.
+    private(set) var schemas = TenantSchemas.standard
+    /// The tenant `scim.tenant_id` is set to in this transaction, if any.
+    var scopedTenant: String?
+
+    let logger: Logger
+    /// When the request's work must stop (nil for scimctl and background work).
+    let deadline: RequestDeadline?
+    /// The statement timeout in force in this transaction: the connection's, or less near the deadline.
+    private var statementTimeoutMilliseconds: Int?
+
+    init(connection: PostgresConnection, logger: Logger, deadline: RequestDeadline? = nil) {
+        self.connection = connection
+        self.logger = logger
+        self.deadline = deadline
+        statementTimeoutMilliseconds = connection.statementTimeoutMilliseconds
+    }
+
+    /// Stops at the deadline, and keeps the next statement from running past it: once the
+    /// statement timeout in force would let it end more than a second late, the timeout is
+    /// lowered to what remains (one extra round trip, at most about once a second).
+    private func keepToDeadline() throws(SCIMError) {
+        guard let deadline else { return }
+        let remaining = deadline.remainingMilliseconds
+        if remaining <= 0 { throw deadline.exceeded }
+        if let current = statementTimeoutMilliseconds, current <= remaining + 1_000 { return }
+        try run("set local statement_timeout = \(remaining)")
+        statementTimeoutMilliseconds = remaining
+    }
+
+    func run(_ script: String) throws(SCIMError) {
+        do {
+            try connection.executeScript(script)
+        } catch {
+            throw record(error)
+        }
+    }
+
+    @discardableResult
+    func query(_ sql: SQL, prepared: Bool = true) throws(SCIMError) -> PostgresRows {
+        try keepToDeadline()
+        do {
+            return try connection.execute(sql, prepared: prepared)
+        } catch {
+            throw record(error)
+        }
+    }
+
+    /// Keeps what the store's retry loop must see (a lost connection, a serialization failure, an
+    /// unexpected failure) and answers with what the client may be told.
+    private func record(_ error: PostgresError) -> SCIMError {
+        if error.sqlState?.isRefusedValue != true && error.sqlState != .queryCanceled {
+            databaseError = error
+        }
+        DatabaseErrorMapping.log(error, logger)
+        if error.sqlState == .queryCanceled, let deadline, deadline.remainingMilliseconds < 100 { return deadline.exceeded }
+        return DatabaseErrorMapping.scimError(error, committing: false)
+    }
+
+    func withSavepoint<T>(_ body: () throws(SCIMError) -> T) throws(SCIMError) -> T {
+        try run("savepoint bulk_operation")
+        do {
+            let result = try body()
+            try run("release savepoint bulk_operation")
+            return result
+        } catch {
+            // A lost connection cannot be rolled back to a savepoint; the whole transaction fails.
+            if databaseError?.isConnectionFailure == true { throw error }
+            try run("rollback to savepoint bulk_operation")
+            try run("release savepoint bulk_operation")
+            throw error
+        }
+    }
+
+    func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError) {
+        self.schemas = schemas
+        guard tenantId != scopedTenant else { return }
+        try query("select set_config('scim.tenant_id', \(tenantId), true)")
+        scopedTenant = tenantId
+    }
+}
