@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import SCIMAdmin
 import SCIMCore
 import SCIMPostgres

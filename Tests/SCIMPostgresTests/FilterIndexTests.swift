@@ -68,9 +68,9 @@ struct FilterIndexTests {
     func usesIndex(_ filter: String, _ index: String) throws {
         let connection = try TestDatabase.connection()
         let tenant = try Self.tenantId(connection)
-        let statement = try PostgresTransaction.listStatement(
-            table: "scim.users", columns: SQL(unsafeRaw: PostgresTransaction.userColumns), translator: .users(CoreSchemas.userResourceType),
-            filter: try FilterParser.parse(filter), window: .index(1, 100), sort: nil)
+        let statement = PostgresTransaction.listStatement(
+            table: "scim.users", columns: PostgresTransaction.userColumns, renderer: .users,
+            filter: try FilterResolver(TenantSchemas.standard.user).resolve(try FilterParser.parse(filter)), window: .index(1, 100), sort: nil)
         // Planned as the responder's role sees it: row-level security, were it on, changes plans.
         let explainer = try TestDatabase.responderConnection()
         try explainer.executeScript("begin")

@@ -14,7 +14,7 @@ struct FilterTranslatorTests {
 
     func matches(_ filter: String) throws -> [String] {
         let (tenantId, store) = try Self.fixture()
-        let expression = try FilterParser.parse(filter)
+        let expression = try FilterResolver(TenantSchemas.standard.user).resolve(try FilterParser.parse(filter))
         let page = try store.inTenant(tenantId) { (t) throws(SCIMError) in try t.listUsers(filter: expression, window: .index(1, 100), sort: nil) }
         return page.resources.compactMap { $0.attributes["userName"]?.stringValue?.split(separator: "@").first.map(String.init) }.sorted()
     }

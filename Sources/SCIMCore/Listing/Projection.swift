@@ -39,11 +39,13 @@ public struct Projection: Sendable, Equatable {
         guard !attributes.isEmpty else { return nil }
         var keys: [String] = []
         for path in attributes {
+            // An extension's attributes (or the whole extension, named by its URN) sit under its URN.
             if let uri = path.schemaURI, let ext = resourceType.extensionSchema(uri) {
                 keys.append(ext.id)
-            } else if path.schemaURI == nil || path.schemaURI!.caseInsensitiveEquals(resourceType.schema.id) {
-                if let definition = resourceType.schema.attribute(named: path.name) { keys.append(definition.name) }
-                if path.name.caseInsensitiveEquals("externalId") { keys.append("externalId") }
+            } else if case .success(let resolved) = resourceType.resolve(AttributePath(schemaURI: path.schemaURI, name: path.name)),
+                      !resolved.isCommon || resolved.definition.name == "externalId" {
+                // id and meta are columns, not members of the stored document.
+                keys.append(resolved.storedKey)
             }
         }
         return keys

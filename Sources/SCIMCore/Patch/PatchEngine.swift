@@ -90,53 +90,27 @@ public struct PatchEngine: Sendable {
 
     /// Resolves a path to an attribute of this resource type; nil when the attribute is unknown.
     func resolve(_ path: PatchPath) throws(SCIMError) -> Target? {
-        let attribute = path.attribute
-        var schema: SchemaDefinition?
-        var definition: AttributeDefinition?
-        if let uri = attribute.schemaURI {
-            if uri.caseInsensitiveEquals(resourceType.schema.id) {
-                schema = resourceType.schema
-            } else if let ext = resourceType.extensionSchema(uri) {
-                schema = ext
-            } else {
-                return nil
-            }
-            definition = schema?.attribute(named: attribute.name)
-        } else if let common = CoreSchemas.common.first(where: { $0.name.caseInsensitiveEquals(attribute.name) }) {
-            guard common.mutability != .readOnly else {
-                throw .badRequest(.mutability, "The attribute '\(common.name)' is read-only.")
-            }
-            schema = resourceType.schema
-            definition = common
-        } else if let core = resourceType.schema.attribute(named: attribute.name) {
-            schema = resourceType.schema
-            definition = core
-        } else {
-            // Entra also writes the enterprise manager with the bare path "manager" (ENTRA.md §1.4.4).
-            let matches = resourceType.extensions.compactMap { ext in ext.attribute(named: attribute.name).map { (ext, $0) } }
-            if matches.count == 1 { (schema, definition) = (matches[0].0, matches[0].1) }
+        let resolved: ResolvedAttribute
+        var attribute = path.attribute
+        attribute.subAttribute = path.subAttribute
+        switch resourceType.resolve(attribute) {
+        case .success(let found): resolved = found
+        case .failure(.notComplex(let name)):
+            throw .badRequest(.invalidPath, "'\(name)' has no sub-attributes, so '\(path.subAttribute ?? "")' cannot be addressed.")
+        case .failure: return nil
         }
-        guard let schema, let definition else { return nil }
+        let definition = resolved.definition
         guard definition.mutability != .readOnly else {
             throw .badRequest(.mutability, "The attribute '\(definition.name)' is read-only.")
         }
-        var sub: AttributeDefinition?
-        if let subName = path.subAttribute {
-            guard definition.type == .complex else {
-                throw .badRequest(.invalidPath, "'\(definition.name)' has no sub-attributes, so '\(subName)' cannot be addressed.")
-            }
-            guard let found = definition.subAttribute(named: subName) else { return nil }
-            guard found.mutability != .readOnly else {
-                throw .badRequest(.mutability, "The attribute '\(definition.name).\(found.name)' is read-only.")
-            }
-            sub = found
+        if let sub = resolved.subAttribute, sub.mutability == .readOnly {
+            throw .badRequest(.mutability, "The attribute '\(definition.name).\(sub.name)' is read-only.")
         }
         if path.valueFilter != nil, !definition.multiValued, definition.type != .complex {
             throw .badRequest(.invalidPath, "A value filter needs a complex attribute; '\(definition.name)' is a simple one.")
         }
-        let ext = schema.id == resourceType.schema.id ? nil : schema.id
-        let display = (ext.map { "\($0):" } ?? "") + definition.name + (sub.map { ".\($0.name)" } ?? "")
-        return Target(extensionURN: ext, definition: definition, subAttribute: sub, filter: path.valueFilter, displayPath: display)
+        return Target(extensionURN: resolved.extensionURN, definition: definition, subAttribute: resolved.subAttribute,
+                      filter: path.valueFilter, displayPath: resolved.displayPath)
     }
 
     // MARK: - Reading and writing the target attribute

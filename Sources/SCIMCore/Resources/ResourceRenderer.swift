@@ -43,7 +43,7 @@ public struct ResourceRenderer: Sendable {
         var object = JSONObject()
         object.append("schemas", .null)
         object.append("id", .string(stored.id))
-        for member in stored.attributes.members {
+        for member in canonicalOrder(stored.attributes).members {
             if let ext = resourceType.extensionSchema(member.key) {
                 schemas.append(.string(ext.id))
                 object.append(ext.id, withReferences(ext.id, member.value, baseURL: baseURL))
@@ -60,5 +60,51 @@ public struct ResourceRenderer: Sendable {
             ("version", .string(ResourceRenderer.etag(version: stored.version))),
         ])))
         return object
+    }
+
+    /// The stored attributes in the order `ResourceNormalizer` writes them (externalId, the core
+    /// schema's attributes, each extension's, sub-attributes in schema order), whatever order the
+    /// database gave back (jsonb keeps keys in its own). Core attributes the normalizer does not
+    /// write (a user's groups, read from the membership table) follow in the order they came.
+    func canonicalOrder(_ stored: JSONObject) -> JSONObject {
+        var ordered = JSONObject()
+        var placed: Set<String> = []
+        func place(_ key: String, _ value: JSONValue) {
+            ordered.append(key, value)
+            placed.insert(key)
+        }
+        if let externalId = stored["externalId"] { place("externalId", externalId) }
+        for definition in resourceType.schema.attributes where definition.mutability != .readOnly {
+            if let value = stored[definition.name] { place(definition.name, Self.ordered(value, definition)) }
+        }
+        for schema in resourceType.extensions {
+            guard let value = stored[schema.id], case .object(let object) = value else { continue }
+            var inner = JSONObject()
+            for definition in schema.attributes {
+                if let value = object[definition.name] { inner.append(definition.name, Self.ordered(value, definition)) }
+            }
+            place(schema.id, .object(inner))
+        }
+        // Keys no schema of the tenant names any more (an extension since removed) are not shown.
+        for member in stored.members where !placed.contains(member.key) && resourceType.schema.attribute(named: member.key) != nil {
+            ordered.append(member.key, member.value)
+        }
+        return ordered
+    }
+
+    /// A complex value's sub-attributes in schema order (each element of a multi-valued one).
+    static func ordered(_ value: JSONValue, _ definition: AttributeDefinition) -> JSONValue {
+        guard definition.type == .complex else { return value }
+        switch value {
+        case .array(let elements): return .array(elements.map { ordered($0, definition) })
+        case .object(let object):
+            var result = JSONObject()
+            for sub in definition.subAttributes {
+                if let value = object[sub.name] { result.append(sub.name, value) }
+            }
+            for member in object.members where definition.subAttribute(named: member.key) == nil { result.append(member.key, member.value) }
+            return .object(result)
+        default: return value
+        }
     }
 }

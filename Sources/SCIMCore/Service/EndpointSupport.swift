@@ -2,10 +2,14 @@
 struct EndpointSupport {
     let resourceType: ResourceTypeDefinition
     let renderer: ResourceRenderer
+    let normalizer: ResourceNormalizer
+    let patchEngine: PatchEngine
 
     init(_ resourceType: ResourceTypeDefinition) {
         self.resourceType = resourceType
-        self.renderer = ResourceRenderer(resourceType)
+        renderer = ResourceRenderer(resourceType)
+        normalizer = ResourceNormalizer(resourceType)
+        patchEngine = PatchEngine(resourceType)
     }
 
     func rendered(_ stored: StoredResource, _ context: RequestContext, projection: Projection) -> JSONObject {
@@ -13,10 +17,13 @@ struct EndpointSupport {
     }
 
     func response(_ stored: StoredResource, _ context: RequestContext, status: Int = 200, projection: Projection = .all) -> HTTPResponse {
-        .json(status, .object(rendered(stored, context, projection: projection)), headers: [
+        var response = HTTPResponse.json(status, .object(rendered(stored, context, projection: projection)), headers: [
             ("Location", renderer.location(baseURL: context.baseURL, id: stored.id)),
             ("ETag", ResourceRenderer.etag(version: stored.version)),
         ])
+        let name = stored.attributes["userName"] ?? stored.attributes["displayName"]
+        response.resource = (stored.id, name?.stringValue)
+        return response
     }
 
     func listResponse(_ page: ListPage, _ query: ListQuery, _ context: RequestContext) -> HTTPResponse {
@@ -64,10 +71,17 @@ struct EndpointSupport {
     /// `GET /{type}/{id}?filter=...`: Entra's legacy reference checks ("id eq X and manager eq Y")
     /// also arrive against a single resource; answered 404 when the resource does not match.
     func matchesRequestFilter(_ id: String, _ context: RequestContext,
-                              list: (FilterExpression) throws(SCIMError) -> ListPage) throws(SCIMError) -> Bool {
+                              list: (ResolvedFilter) throws(SCIMError) -> ListPage) throws(SCIMError) -> Bool {
         guard let text = context.request.queryValue("filter"), !text.trimmingSpaces.isEmpty else { return true }
         let filter = FilterExpression.and(.compare(AttributePath(name: "id"), .eq, .string(id)), try FilterParser.parse(text))
-        return try list(filter).totalResults > 0
+        return try list(try FilterResolver(resourceType).resolve(filter)).totalResults > 0
+    }
+
+    /// The query's filter and sort, checked against this resource type.
+    func resolved(_ query: ListQuery) throws(SCIMError) -> (filter: ResolvedFilter?, sort: ResolvedSort?) {
+        let resolver = FilterResolver(resourceType)
+        return (try query.filter.map { (filter) throws(SCIMError) in try resolver.resolve(filter) },
+                try query.sort.map { (sort) throws(SCIMError) in try resolver.resolve(sort) })
     }
 
     /// A list query from a `.search` body (RFC 7644 §3.4.3).

@@ -3,13 +3,11 @@
 /// members are read only when the response includes them.
 struct GroupEndpoints {
     let support: EndpointSupport
-    let normalizer: ResourceNormalizer
-    let patchEngine: PatchEngine
+    var normalizer: ResourceNormalizer { support.normalizer }
+    var patchEngine: PatchEngine { support.patchEngine }
 
     init(_ resourceType: ResourceTypeDefinition) {
         support = EndpointSupport(resourceType)
-        normalizer = ResourceNormalizer(resourceType)
-        patchEngine = PatchEngine(resourceType)
     }
 
     func create(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
@@ -43,7 +41,8 @@ struct GroupEndpoints {
     }
 
     func list(_ query: ListQuery, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        let page = try context.transaction.listGroups(filter: query.filter, window: query.window, sort: query.sort, includeMembers: !query.projection.excludes("members"))
+        let (filter, sort) = try support.resolved(query)
+        let page = try context.transaction.listGroups(filter: filter, window: query.window, sort: sort, includeMembers: !query.projection.excludes("members"))
         return support.listResponse(page, query, context)
     }
 

@@ -73,6 +73,10 @@ public struct HTTPResponse: Sendable {
     /// Who made an administrative request (`admin-api:<key prefix>`, `console:<email>`), for the
     /// request log line; not sent.
     public var actor: String?
+    /// What the provisioning log keeps of the answer, recorded where it is made so that the log
+    /// need not parse the body again (not sent): the error, or the resource answered.
+    public var error: SCIMError?
+    public var resource: (id: String, subject: String?)?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], tenant: String? = nil) {
         self.status = status
@@ -88,7 +92,9 @@ public struct HTTPResponse: Sendable {
     }
 
     public static func error(_ error: SCIMError) -> HTTPResponse {
-        json(error.status, error.body, headers: error.headers)
+        var response = json(error.status, error.body, headers: error.headers)
+        response.error = error
+        return response
     }
 
     public static func reasonPhrase(_ status: Int) -> String {

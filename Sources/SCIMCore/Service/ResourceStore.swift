@@ -124,7 +124,7 @@ public struct FieldSelection: Sendable, Equatable {
 }
 
 extension StoreTransaction {
-    public func listUsers(filter: FilterExpression?, window: ListWindow, sort: SortOrder?) throws(SCIMError) -> ListPage {
+    public func listUsers(filter: ResolvedFilter?, window: ListWindow, sort: ResolvedSort?) throws(SCIMError) -> ListPage {
         try listUsers(filter: filter, window: window, sort: sort, fields: .all)
     }
 }
@@ -188,7 +188,7 @@ public protocol StoreTransaction {
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource
     func fetchUser(id: String, forUpdate: Bool) throws(SCIMError) -> StoredResource?
     /// `fields` narrows what is read of each user (see `FieldSelection`).
-    func listUsers(filter: FilterExpression?, window: ListWindow, sort: SortOrder?, fields: FieldSelection) throws(SCIMError) -> ListPage
+    func listUsers(filter: ResolvedFilter?, window: ListWindow, sort: ResolvedSort?, fields: FieldSelection) throws(SCIMError) -> ListPage
     /// Overwrites the user; the version goes up by one. nil when the user does not exist.
     func updateUser(id: String, _ user: UserWrite) throws(SCIMError) -> StoredResource?
     func deleteUser(id: String) throws(SCIMError) -> Bool
@@ -196,7 +196,7 @@ public protocol StoreTransaction {
     func insertGroup(_ group: GroupWrite) throws(SCIMError) -> StoredResource
     /// With `includeMembers`, `attributes["members"]` holds the members; without, no member row is read.
     func fetchGroup(id: String, forUpdate: Bool, includeMembers: Bool) throws(SCIMError) -> StoredResource?
-    func listGroups(filter: FilterExpression?, window: ListWindow, sort: SortOrder?, includeMembers: Bool) throws(SCIMError) -> ListPage
+    func listGroups(filter: ResolvedFilter?, window: ListWindow, sort: ResolvedSort?, includeMembers: Bool) throws(SCIMError) -> ListPage
     func updateGroup(id: String, _ group: GroupWrite) throws(SCIMError) -> StoredResource?
     func deleteGroup(id: String) throws(SCIMError) -> Bool
     /// Adds members by id (users or groups of the tenant); existing members are left as they are.

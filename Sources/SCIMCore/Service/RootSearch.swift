@@ -10,11 +10,14 @@ struct RootSearch {
             throw .badRequest(.invalidValue, "Cursor paging is offered per resource type (/Users, /Groups), not across them.")
         }
         let transaction = context.transaction
-        let userTotal = try countOrZero { () throws(SCIMError) in
-            try transaction.listUsers(filter: query.filter, window: .index(1, 0), sort: nil).totalResults
+        // A filter naming attributes only one type has is resolved for that type alone.
+        let userFilter = try resolvedOrNil { () throws(SCIMError) in try self.users.support.resolved(query).filter }
+        let groupFilter = try resolvedOrNil { () throws(SCIMError) in try self.groups.support.resolved(query).filter }
+        let userTotal = try userFilter.map { (filter) throws(SCIMError) in
+            try transaction.listUsers(filter: filter, window: .index(1, 0), sort: nil).totalResults
         }
-        let groupTotal = try countOrZero { () throws(SCIMError) in
-            try transaction.listGroups(filter: query.filter, window: .index(1, 0), sort: nil, includeMembers: false).totalResults
+        let groupTotal = try groupFilter.map { (filter) throws(SCIMError) in
+            try transaction.listGroups(filter: filter, window: .index(1, 0), sort: nil, includeMembers: false).totalResults
         }
         if userTotal == nil && groupTotal == nil {
             throw .badRequest(.invalidFilter, "The filter fits neither Users nor Groups.")
@@ -23,13 +26,13 @@ struct RootSearch {
         let offset = query.startIndex - 1
         let users = userTotal ?? 0
         if offset < users, query.count > 0 {
-            let page = try transaction.listUsers(filter: query.filter, window: .index(query.startIndex, query.count), sort: nil)
+            let page = try transaction.listUsers(filter: userFilter ?? nil, window: .index(query.startIndex, query.count), sort: nil)
             resources += page.resources.map { .object(self.users.support.rendered($0, context, projection: query.projection)) }
         }
         let remaining = query.count - resources.count
         if remaining > 0, let groupTotal, groupTotal > 0 {
             let groupStart = max(1, offset - users + 1)
-            let page = try transaction.listGroups(filter: query.filter, window: .index(groupStart, remaining), sort: nil,
+            let page = try transaction.listGroups(filter: groupFilter ?? nil, window: .index(groupStart, remaining), sort: nil,
                                                   includeMembers: !query.projection.excludes("members"))
             resources += page.resources.map { .object(self.groups.support.rendered($0, context, projection: query.projection)) }
         }
@@ -37,10 +40,11 @@ struct RootSearch {
         return .json(200, .object(ListResponse.body(total: total, startIndex: query.startIndex, resources: resources)))
     }
 
-    /// The count, or nil when the filter names attributes this resource type does not have.
-    private func countOrZero(_ count: () throws(SCIMError) -> Int) throws(SCIMError) -> Int? {
+    /// The filter resolved for one resource type (itself nil when the query has none), or nil when
+    /// it names attributes that type does not have.
+    private func resolvedOrNil(_ resolve: () throws(SCIMError) -> ResolvedFilter?) throws(SCIMError) -> ResolvedFilter?? {
         do {
-            return try count()
+            return .some(try resolve())
         } catch where error.scimType == .invalidFilter {
             return nil
         }

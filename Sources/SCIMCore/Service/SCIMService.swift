@@ -106,15 +106,12 @@ public final class SCIMService {
     private func logEntry(_ request: HTTPRequest, route: Route, response: HTTPResponse, keyPrefix: String?,
                           milliseconds: Double) -> ProvisioningLogEntry {
         let failed = response.status >= 400
-        let body = failed ? try? JSONParser.parse(response.body) : nil
-        let requestJSON = try? JSONParser.parse(request.body)
-        // Only a single resource (answered with its Location) names an id and a subject; list and
-        // discovery bodies, possibly large, are not parsed again.
-        let isResource = response.headers.contains { $0.0 == "Location" }
-        let answered = failed || !isResource ? nil : try? JSONParser.parse(response.body)
+        // The subject: the resource answered, or else what the request named (a refused create).
+        let answered = failed ? nil : response.resource
         func subject(_ object: JSONObject?) -> String? {
             (object?.member(caseInsensitive: "userName") ?? object?.member(caseInsensitive: "displayName"))?.value.stringValue
         }
+        let requestedSubject = answered?.subject == nil ? subject((try? JSONParser.parse(request.body))?.objectValue) : nil
         var resourceType: String?
         var resourceId: String?
         switch route.resource {
@@ -122,14 +119,14 @@ public final class SCIMService {
         case .groups(let id): resourceType = "Group"; resourceId = id
         default: break
         }
-        if resourceId == nil, let id = answered?.objectValue?["id"]?.stringValue { resourceId = id }
+        if resourceId == nil, let id = answered?.id { resourceId = id }
         return ProvisioningLogEntry(
             tenantSlug: route.tenant, requestId: request.requestId, keyPrefix: keyPrefix,
             method: request.method, path: request.path, resourceType: resourceType,
             resourceId: resourceId.map { String($0.prefix(100)) },
-            subject: (subject(requestJSON?.objectValue) ?? subject(answered?.objectValue)).map { String($0.prefix(300)) },
-            status: response.status, scimType: body?.objectValue?["scimType"]?.stringValue,
-            detail: body?.objectValue?["detail"]?.stringValue.map { String($0.prefix(1000)) },
+            subject: (requestedSubject ?? answered?.subject).map { String($0.prefix(300)) },
+            status: response.status, scimType: response.error?.scimType?.rawValue,
+            detail: response.error.map { String($0.detail.prefix(1000)) },
             durationMilliseconds: milliseconds, requestBody: failed ? Redaction.loggedBody(request.body) : nil)
     }
 

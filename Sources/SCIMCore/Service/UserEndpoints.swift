@@ -1,13 +1,11 @@
 /// `/Users` (RFC 7644 §3.3 to §3.6) on top of the store.
 struct UserEndpoints {
     let support: EndpointSupport
-    let normalizer: ResourceNormalizer
-    let patchEngine: PatchEngine
+    var normalizer: ResourceNormalizer { support.normalizer }
+    var patchEngine: PatchEngine { support.patchEngine }
 
     init(_ resourceType: ResourceTypeDefinition) {
         support = EndpointSupport(resourceType)
-        normalizer = ResourceNormalizer(resourceType)
-        patchEngine = PatchEngine(resourceType)
     }
 
     func create(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
@@ -39,7 +37,8 @@ struct UserEndpoints {
     }
 
     func list(_ query: ListQuery, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        let page = try context.transaction.listUsers(filter: query.filter, window: query.window, sort: query.sort,
+        let (filter, sort) = try support.resolved(query)
+        let page = try context.transaction.listUsers(filter: filter, window: query.window, sort: sort,
                                                      fields: FieldSelection(query.projection, support.resourceType, membershipAttribute: "groups"))
         return support.listResponse(page, query, context)
     }

@@ -5,16 +5,16 @@ extension PostgresTransaction {
     func insertGroup(_ group: GroupWrite) throws(SCIMError) -> StoredResource {
         let rows = try query("""
             insert into scim.groups as r (tenant_id, display_name, external_id, attributes)
-            values (\(unsafeRaw: Self.tenant), \(group.displayName), \(group.externalId), \(group.attributes.jsonText)::jsonb)
-            returning \(unsafeRaw: Self.groupColumns)
+            values (\(Self.tenant), \(group.displayName), \(group.externalId), \(group.attributes.jsonText)::jsonb)
+            returning \(Self.groupColumns)
             """)
         return try resource(rows, 0, .group)
     }
 
     func fetchGroup(id: String, forUpdate: Bool, includeMembers: Bool) throws(SCIMError) -> StoredResource? {
         let rows = try query("""
-            select \(unsafeRaw: Self.groupColumns) from scim.groups r
-            where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid \(unsafeRaw: forUpdate ? "for update" : "")
+            select \(Self.groupColumns) from scim.groups r
+            where r.tenant_id = \(Self.tenant) and r.id = \(id)::uuid \(forUpdate ? "for update" : "" as SQL)
             """)
         guard !rows.rows.isEmpty else { return nil }
         var group = try resource(rows, 0, .group)
@@ -22,8 +22,8 @@ extension PostgresTransaction {
         return group
     }
 
-    func listGroups(filter: FilterExpression?, window: ListWindow, sort: SortOrder?, includeMembers: Bool) throws(SCIMError) -> ListPage {
-        var page = try list(table: "scim.groups", columns: SQL(unsafeRaw: Self.groupColumns), translator: .groups(schemas.group), kind: .group, filter: filter,
+    func listGroups(filter: ResolvedFilter?, window: ListWindow, sort: ResolvedSort?, includeMembers: Bool) throws(SCIMError) -> ListPage {
+        var page = try list(table: "scim.groups", columns: Self.groupColumns, renderer: .groups, kind: .group, filter: filter,
                             window: window, sort: sort)
         if includeMembers { page.resources = try withMembers(page.resources) }
         return page
@@ -36,7 +36,7 @@ extension PostgresTransaction {
         let rows = try query("""
             select m.group_id, m.member_id, m.member_type
             from scim.group_members m
-            where m.tenant_id = \(unsafeRaw: Self.tenant) and m.group_id = any(\(Self.uuidArray(groups.map(\.id)))::uuid[])
+            where m.tenant_id = \(Self.tenant) and m.group_id = any(\(Self.uuidArray(groups.map(\.id)))::uuid[])
             order by m.group_id, m.added_at, m.member_id
             """)
         var members: [String: [JSONValue]] = [:]
@@ -56,18 +56,18 @@ extension PostgresTransaction {
         let rows = try query("""
             update scim.groups r set display_name = \(group.displayName), external_id = \(group.externalId),
                 attributes = \(group.attributes.jsonText)::jsonb,
-                \(unsafeRaw: Self.nextVersion)
-            where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
-            returning \(unsafeRaw: Self.groupColumns)
+                \(Self.nextVersion)
+            where r.tenant_id = \(Self.tenant) and r.id = \(id)::uuid
+            returning \(Self.groupColumns)
             """)
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .group)
     }
 
     func touchGroup(id: String) throws(SCIMError) -> StoredResource? {
         let rows = try query("""
-            update scim.groups r set \(unsafeRaw: Self.nextVersion)
-            where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
-            returning \(unsafeRaw: Self.groupColumns)
+            update scim.groups r set \(Self.nextVersion)
+            where r.tenant_id = \(Self.tenant) and r.id = \(id)::uuid
+            returning \(Self.groupColumns)
             """)
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .group)
     }
@@ -85,14 +85,14 @@ extension PostgresTransaction {
             with wanted as (select distinct unnest(\(Self.uuidArray(memberIds))::uuid[]) as id),
             found as (
                 select u.id, 'User' as member_type from scim.users u join wanted w on w.id = u.id
-                where u.tenant_id = \(unsafeRaw: Self.tenant)
+                where u.tenant_id = \(Self.tenant)
                 union all
                 select g.id, 'Group' from scim.groups g join wanted w on w.id = g.id
-                where g.tenant_id = \(unsafeRaw: Self.tenant)
+                where g.tenant_id = \(Self.tenant)
             ),
             added as (
                 insert into scim.group_members (tenant_id, group_id, member_id, member_type)
-                select \(unsafeRaw: Self.tenant), \(groupId)::uuid, id, member_type from found
+                select \(Self.tenant), \(groupId)::uuid, id, member_type from found
                 where exists (select 1 from wanted) and (select count(*) from wanted) = (select count(*) from found)
                 on conflict do nothing
                 returning member_id
@@ -117,13 +117,13 @@ extension PostgresTransaction {
             guard !valid.isEmpty else { return 0 }
             let rows = try query("""
                 delete from scim.group_members
-                where tenant_id = \(unsafeRaw: Self.tenant) and group_id = \(groupId)::uuid
+                where tenant_id = \(Self.tenant) and group_id = \(groupId)::uuid
                   and member_id = any(\(Self.uuidArray(valid))::uuid[])
                 """)
             return rows.affected
         }
         let rows = try query("""
-            delete from scim.group_members where tenant_id = \(unsafeRaw: Self.tenant) and group_id = \(groupId)::uuid
+            delete from scim.group_members where tenant_id = \(Self.tenant) and group_id = \(groupId)::uuid
             """)
         return rows.affected
     }

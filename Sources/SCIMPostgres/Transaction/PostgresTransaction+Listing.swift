@@ -5,10 +5,9 @@ import SCIMCore
 extension PostgresTransaction {
     /// One page and the total. The total rides along as a window count; a page past the end (no
     /// rows to carry it) asks for the count alone.
-    func list(table: String, columns: SQL, translator: FilterTranslator, kind: ResourceKind, filter: FilterExpression?,
-                      window: ListWindow, sort: SortOrder?) throws(SCIMError) -> ListPage {
-        let statement = try Self.listStatement(table: table, columns: columns, translator: translator, filter: filter,
-                                               window: window, sort: sort)
+    func list(table: SQL, columns: SQL, renderer: FilterRenderer, kind: ResourceKind, filter: ResolvedFilter?,
+              window: ListWindow, sort: ResolvedSort?) throws(SCIMError) -> ListPage {
+        let statement = Self.listStatement(table: table, columns: columns, renderer: renderer, filter: filter, window: window, sort: sort)
         if window.count == 0 { return ListPage(totalResults: try total(statement.count), resources: []) }
         let rows = try query(statement.page)
         var resources: [StoredResource] = []
@@ -31,28 +30,27 @@ extension PostgresTransaction {
 
     /// The statements of a list request: the page (with the total as a window count in index
     /// paging), and the count alone for a page past the end, `count=0`, or cursor paging.
-    static func listStatement(table: String, columns: SQL, translator: FilterTranslator, filter: FilterExpression?,
-                              window: ListWindow, sort: SortOrder?) throws(SCIMError) -> (page: SQL, count: SQL) {
-        var condition: SQL = "true"
-        if let filter { condition = try translator.translate(filter) }
-        let total: SQL = "select count(*) as total from \(unsafeRaw: table) r where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))"
+    static func listStatement(table: SQL, columns: SQL, renderer: FilterRenderer, filter: ResolvedFilter?,
+                              window: ListWindow, sort: ResolvedSort?) -> (page: SQL, count: SQL) {
+        let condition = filter.map(renderer.condition) ?? "true"
+        let total: SQL = "select count(*) as total from \(table) r where r.tenant_id = \(tenant) and (\(condition))"
         let page: SQL
         switch window.cursor {
         case nil:
             page = """
-                select \(columns), count(*) over () as total from \(unsafeRaw: table) r
-                where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))
-                order by \(unsafeRaw: try translator.orderBy(sort)) limit \(window.count) offset \(window.startIndex - 1)
+                select \(columns), count(*) over () as total from \(table) r
+                where r.tenant_id = \(tenant) and (\(condition))
+                order by \(renderer.orderBy(sort)) limit \(window.count) offset \(window.startIndex - 1)
                 """
         case .first:
             page = """
-                select \(columns) from \(unsafeRaw: table) r where r.tenant_id = \(unsafeRaw: tenant) and (\(condition))
+                select \(columns) from \(table) r where r.tenant_id = \(tenant) and (\(condition))
                 order by r.id limit \(window.count + 1)
                 """
         case .after(let id):
             page = """
-                select \(columns) from \(unsafeRaw: table) r
-                where r.tenant_id = \(unsafeRaw: tenant) and r.id > \(id)::uuid and (\(condition))
+                select \(columns) from \(table) r
+                where r.tenant_id = \(tenant) and r.id > \(id)::uuid and (\(condition))
                 order by r.id limit \(window.count + 1)
                 """
         }

@@ -2,23 +2,23 @@ import SCIMCore
 
 /// The columns a resource is read with, and a row read back into a resource.
 extension PostgresTransaction {
-    static let timestamps = """
+    static let timestamps: SQL = """
         to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created,
         to_char(r.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as modified
         """
     /// A user's `groups` (RFC 7643 §4.1.2) come from the membership table, never from its JSON.
-    static let userColumns = "r.id, r.attributes::text as attributes, r.version, \(timestamps), \(groupsColumn)"
-    static let groupsColumn = """
+    static let userColumns: SQL = "r.id, r.attributes::text as attributes, r.version, \(timestamps), \(groupsColumn)"
+    static let groupsColumn: SQL = """
         (select jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct')
                           order by g.display_name)::text
            from scim.group_members m join scim.groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
           where m.tenant_id = r.tenant_id and m.member_id = r.id) as groups
         """
-    static let groupColumns = "r.id, r.attributes::text as attributes, r.version, \(timestamps)"
-    static let tenant = "current_setting('scim.tenant_id')::uuid"
+    static let groupColumns: SQL = "r.id, r.attributes::text as attributes, r.version, \(timestamps)"
+    static let tenant: SQL = "current_setting('scim.tenant_id')::uuid"
     /// Every change to a resource: the next version (its ETag), and a lastModified that moves
     /// forward even when two changes fall in the same transaction timestamp.
-    static let nextVersion = "version = r.version + 1, updated_at = greatest(now(), r.updated_at + interval '1 millisecond')"
+    static let nextVersion: SQL = "version = r.version + 1, updated_at = greatest(now(), r.updated_at + interval '1 millisecond')"
 
     enum ResourceKind {
         case user, group
@@ -29,9 +29,8 @@ extension PostgresTransaction {
               let created = rows[row, "created"], let modified = rows[row, "modified"],
               case .object(let stored)? = try? JSONParser.parse(text, maxDepth: 64)
         else { throw .internalError("A stored resource could not be read.") }
-        // jsonb keeps keys in its own order; put them back in schema order for output.
-        let normalizer = ResourceNormalizer(kind == .user ? schemas.user : schemas.group)
-        var attributes = (try? normalizer.normalize(stored)) ?? stored
+        // Stored normalized; the renderer puts jsonb's key order back into schema order.
+        var attributes = stored
         if kind == .user, let groups = rows[row, "groups"], case .array(let list)? = try? JSONParser.parse(groups) {
             attributes["groups"] = .array(list.map { element in
                 let object = element.objectValue ?? JSONObject()

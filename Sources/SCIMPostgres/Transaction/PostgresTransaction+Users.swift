@@ -5,49 +5,49 @@ extension PostgresTransaction {
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource {
         let rows = try query(Self.withDirectorySync(user, """
             insert into scim.users as r (tenant_id, user_name, external_id, display_name, active, attributes)
-            values (\(unsafeRaw: Self.tenant), \(user.userName), \(user.externalId), \(user.displayName), \(user.active),
+            values (\(Self.tenant), \(user.userName), \(user.externalId), \(user.displayName), \(user.active),
                     \(user.attributes.jsonText)::jsonb)
-            returning \(unsafeRaw: Self.userColumns)
+            returning \(Self.userColumns)
             """))
         return try resource(rows, 0, .user)
     }
 
     func fetchUser(id: String, forUpdate: Bool) throws(SCIMError) -> StoredResource? {
         let rows = try query("""
-            select \(unsafeRaw: Self.userColumns) from scim.users r
-            where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid \(unsafeRaw: forUpdate ? "for update of r" : "")
+            select \(Self.userColumns) from scim.users r
+            where r.tenant_id = \(Self.tenant) and r.id = \(id)::uuid \(forUpdate ? "for update of r" : "" as SQL)
             """)
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .user)
     }
 
-    func listUsers(filter: FilterExpression?, window: ListWindow, sort: SortOrder?, fields: FieldSelection) throws(SCIMError) -> ListPage {
-        try list(table: "scim.users", columns: Self.userColumns(fields), translator: .users(schemas.user), kind: .user, filter: filter,
+    func listUsers(filter: ResolvedFilter?, window: ListWindow, sort: ResolvedSort?, fields: FieldSelection) throws(SCIMError) -> ListPage {
+        try list(table: "scim.users", columns: Self.userColumns(fields), renderer: .users, kind: .user, filter: filter,
                  window: window, sort: sort)
     }
 
     /// The user columns for a listing that needs only some of each user: the listed JSON keys, and
     /// the groups subquery only when groups are returned.
     static func userColumns(_ fields: FieldSelection) -> SQL {
-        guard fields != .all else { return SQL(unsafeRaw: userColumns) }
-        var columns: SQL = "r.id, r.version, \(unsafeRaw: timestamps), "
+        guard fields != .all else { return userColumns }
+        var columns: SQL = "r.id, r.version, \(timestamps), "
         if let keys = fields.keys {
             columns = columns + """
                 (select coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) from jsonb_each(r.attributes) e
-                  where e.key = any(\("{" + keys.map(FilterTranslator.arrayElement).joined(separator: ",") + "}")::text[]))::text as attributes
+                  where e.key = any(\("{" + keys.map(FilterRenderer.arrayElement).joined(separator: ",") + "}")::text[]))::text as attributes
                 """
         } else {
             columns = columns + "r.attributes::text as attributes"
         }
-        return columns + (fields.memberships ? SQL(unsafeRaw: ", " + groupsColumn) : ", null::text as groups")
+        return columns + (fields.memberships ? ", \(groupsColumn)" : ", null::text as groups")
     }
 
     func updateUser(id: String, _ user: UserWrite) throws(SCIMError) -> StoredResource? {
         let rows = try query(Self.withDirectorySync(user, """
             update scim.users r set user_name = \(user.userName), external_id = \(user.externalId),
                 display_name = \(user.displayName), active = \(user.active), attributes = \(user.attributes.jsonText)::jsonb,
-                \(unsafeRaw: Self.nextVersion)
-            where r.tenant_id = \(unsafeRaw: Self.tenant) and r.id = \(id)::uuid
-            returning \(unsafeRaw: Self.userColumns)
+                \(Self.nextVersion)
+            where r.tenant_id = \(Self.tenant) and r.id = \(id)::uuid
+            returning \(Self.userColumns)
             """))
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .user)
     }
@@ -58,7 +58,7 @@ extension PostgresTransaction {
         guard let fields = user.directoryFields else { return write }
         return """
             with written as (\(write))
-            select written.*, app.sync_user(\(unsafeRaw: tenant), written.id, \(fields.jsonText)::jsonb, \(user.requestId)) as directory
+            select written.*, app.sync_user(\(tenant), written.id, \(fields.jsonText)::jsonb, \(user.requestId)) as directory
             from written
             """
     }
@@ -68,13 +68,13 @@ extension PostgresTransaction {
     }
 
     /// Deletes a user or group and, in the same statement, its memberships in groups.
-    func deleteResource(table: String, id: String) throws(SCIMError) -> Bool {
+    func deleteResource(table: SQL, id: String) throws(SCIMError) -> Bool {
         let rows = try query("""
             with deleted as (
-                delete from \(unsafeRaw: table) where tenant_id = \(unsafeRaw: Self.tenant) and id = \(id)::uuid returning id
+                delete from \(table) where tenant_id = \(Self.tenant) and id = \(id)::uuid returning id
             ), memberships as (
                 delete from scim.group_members m using deleted
-                where m.tenant_id = \(unsafeRaw: Self.tenant) and m.member_id = deleted.id
+                where m.tenant_id = \(Self.tenant) and m.member_id = deleted.id
             )
             select count(*) as deleted from deleted
             """)
