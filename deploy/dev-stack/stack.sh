@@ -204,11 +204,12 @@ nginx_start() {
 }
 
 # Runs nginx on the dev prefix and config, showing what it says except the one warning a
-# non-root run always gets (the config names a user only root can switch to); its status is nginx's.
+# non-root run always gets (the config names a user only root can switch to) and the notice a
+# reload signal prints; its status is nginx's.
 nginx_run() {
     local output status=0
     output=$(nginx -p "$LOCAL_DIR/nginx" -c "$(nginx_conf)" "$@" 2>&1) || status=$?
-    printf '%s\n' "$output" | grep -v -e 'the "user" directive' -e '^$' >&2 || true
+    printf '%s\n' "$output" | grep -v -e 'the "user" directive' -e 'signal process started' -e '^$' >&2 || true
     return "$status"
 }
 
