@@ -37,12 +37,12 @@ public struct APIKeyToken: Sendable {
 /// The statements that store and find keys (the admin layer's key operations).
 extension APIKeyToken {
     /// Stores this token's key: its prefix and hash, never the token.
-    func insertStatement(tenantId: String, name: String, scopes: [String], expiresAt: String?, returning: String) -> SQL {
+    func insertStatement(tenantId: String, name: String, scopes: [String], expiresAt: String?, returning: SQL) -> SQL {
         """
         insert into scim.api_keys (tenant_id, name, prefix, secret_hash, scopes, expires_at)
         values (\(tenantId)::uuid, \(name), \(prefix), \(Self.byteaHex(SecretToken.hash(token)))::bytea,
                 string_to_array(\(scopes.joined(separator: ",")), ','), \(expiresAt)::timestamptz)
-        returning \(unsafeRaw: returning)
+        returning \(returning)
         """
     }
 

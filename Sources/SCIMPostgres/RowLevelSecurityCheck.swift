@@ -13,16 +13,16 @@ public enum RowLevelSecurityCheck {
                                          "scim.tenants", "scim.api_keys"]
 
     static var query: SQL {
-        let tables = protectedTables.map { "'\($0)'" }.joined(separator: ", ")
-        return SQL(unsafeRaw: """
+        let tables = "{" + protectedTables.joined(separator: ",") + "}"
+        return """
             select r.rolsuper, r.rolbypassrls,
                    (select string_agg(c.oid::regclass::text, ', ' order by c.oid::regclass::text) from pg_class c
                      where c.relnamespace in ('scim'::regnamespace, 'app'::regnamespace) and c.relkind in ('r', 'p')
                        and pg_has_role(current_user, c.relowner, 'USAGE')) as owned,
-                   (select array_agg(t order by t) from unnest(array[\(tables)]) t
+                   (select array_agg(t order by t) from unnest(\(tables)::text[]) t
                      where not coalesce((select relrowsecurity from pg_class where oid = to_regclass(t)), false)) as unprotected
             from pg_roles r where r.rolname = current_user
-            """)
+            """
     }
 
     /// Tables whose row-level security is off (none when it is on everywhere).

@@ -38,7 +38,7 @@ public struct TenantAdministration {
         }
     }
 
-    static let tenantColumns = "id, slug, name, scim_enabled, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') as created"
+    static let tenantColumns: SQL = "id, slug, name, scim_enabled, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') as created"
 
     private func tenant(_ rows: PostgresRows, _ i: Int) -> Tenant {
         Tenant(id: rows[i, "id"] ?? "", slug: rows[i, "slug"] ?? "", name: rows[i, "name"] ?? "",
@@ -57,7 +57,7 @@ public struct TenantAdministration {
                 ), mappings as (
                     select scim.create_default_column_mappings(id) from created
                 )
-                select \(unsafeRaw: Self.tenantColumns), (select count(*) from mappings) as default_mappings from created
+                select \(Self.tenantColumns), (select count(*) from mappings) as default_mappings from created
                 """)
             return tenant(rows, 0)
         } catch where error.sqlState?.isRefusedValue == true {
@@ -68,12 +68,12 @@ public struct TenantAdministration {
     }
 
     public func tenants() throws(Failure) -> [Tenant] {
-        let rows = try run("select \(unsafeRaw: Self.tenantColumns) from scim.tenants order by slug")
+        let rows = try run("select \(Self.tenantColumns) from scim.tenants order by slug")
         return (0..<rows.rows.count).map { tenant(rows, $0) }
     }
 
     public func tenant(slug: String) throws(Failure) -> Tenant {
-        let rows = try run("select \(unsafeRaw: Self.tenantColumns) from scim.tenants where slug = \(slug)")
+        let rows = try run("select \(Self.tenantColumns) from scim.tenants where slug = \(slug)")
         guard !rows.rows.isEmpty else { throw .notFound("No tenant with slug '\(slug)'.") }
         return tenant(rows, 0)
     }

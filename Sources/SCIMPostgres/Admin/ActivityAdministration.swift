@@ -99,14 +99,14 @@ extension DirectoryAdministration {
 
     // MARK: - API keys
 
-    static let keyJSON = """
+    static let keyJSON: SQL = """
         json_build_object('id', id, 'name', name, 'prefix', prefix, 'scopes', scopes, 'createdAt', created_at,
                           'lastUsedAt', last_used_at, 'expiresAt', expires_at, 'revokedAt', revoked_at)
         """
 
     public func keys() throws(SCIMError) -> JSONObject {
         let items = try json("""
-            select coalesce(json_agg(\(unsafeRaw: Self.keyJSON) order by created_at), '[]')::text from scim.api_keys where tenant_id = \(tenant)
+            select coalesce(json_agg(\(Self.keyJSON) order by created_at), '[]')::text from scim.api_keys where tenant_id = \(tenant)
             """)
         return Self.page(items, total: items.arrayValue?.count ?? 0, startIndex: 1)
     }
@@ -130,7 +130,7 @@ extension DirectoryAdministration {
         guard let key = try object("""
             update scim.api_keys set revoked_at = coalesce(revoked_at, now())
             where tenant_id = \(tenant) and \(APIKeyToken.keyCondition(id))
-            returning \(unsafeRaw: Self.keyJSON)::text
+            returning \(Self.keyJSON)::text
             """) else { throw .notFound("No API key \(id.prefix(100)).") }
         try audit("api_key", "delete", old: nil, new: .object(key))
         return key
@@ -142,7 +142,7 @@ extension DirectoryAdministration {
         guard let old = try object("""
             update scim.api_keys set expires_at = least(coalesce(expires_at, 'infinity'), now() + make_interval(hours => \(overlap)))
             where tenant_id = \(tenant) and revoked_at is null and \(APIKeyToken.keyCondition(id))
-            returning \(unsafeRaw: Self.keyJSON)::text
+            returning \(Self.keyJSON)::text
             """) else { throw .notFound("No live API key \(id.prefix(100)).") }
         let scopes = old["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? ["scim"]
         let new = try insertKey(name: old["name"]?.stringValue ?? "rotated", scopes: scopes, expiresAt: nil)

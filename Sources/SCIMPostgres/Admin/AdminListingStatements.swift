@@ -64,7 +64,7 @@ struct AdminListingStatements {
             """
         let (low, high) = filter.statusRange
         if let low, let high {
-            condition = condition + SQL(unsafeRaw: " and l.status between \(low) and \(high)")
+            condition = condition + " and l.status between \(low)::integer and \(high)::integer"
         }
         if let text = filter.text?.lowercased(), !text.isEmpty {
             condition = condition + " and lower(l.subject) ~>=~ \(text) and lower(l.subject) ~<~ \(text + "\u{10FFFF}")"

@@ -9,7 +9,7 @@ extension DirectoryAdministration {
         let statements = AdminListingStatements(tenant: tenant)
         let total = try transaction.query(statements.userCount(text: text)).int(0, "total") ?? 0
         let items = try json("""
-            select coalesce(json_agg(\(unsafeRaw: Self.applicationUserJSON) order by lower(u.username)), '[]')::text from (
+            select coalesce(json_agg(\(Self.applicationUserJSON) order by lower(u.username)), '[]')::text from (
                 \(statements.userPage(text: text, broad: total > AdminListingStatements.broadMatch, startIndex: startIndex, count: count))) u
             """)
         var page = Self.page(items, total: min(total, Self.countCap), startIndex: startIndex)
@@ -19,14 +19,14 @@ extension DirectoryAdministration {
 
     public func applicationUser(_ id: String) throws(SCIMError) -> JSONObject {
         guard let user = try object("""
-            select \(unsafeRaw: Self.applicationUserJSON)::text from app.users u
+            select \(Self.applicationUserJSON)::text from app.users u
             where u.tenant_id = \(tenant) and (u.id = \(try Self.uuid(id))::uuid or u.scim_user_id = \(id)::uuid)
             """) else { throw .notFound("No application user \(id.prefix(100)) (an application user id or a SCIM user id).") }
         return user
     }
 
     /// The state of an application user as the API shows it (and a dry run compares).
-    static let applicationUserJSON = """
+    static let applicationUserJSON: SQL = """
         json_build_object('id', u.id, 'scimUserId', u.scim_user_id, 'username', u.username, 'email', u.email,
             'firstName', u.first_name, 'lastName', u.last_name, 'displayName', u.display_name, 'phone', u.phone,
             'mobile', u.mobile, 'jobTitle', u.job_title, 'employeeNumber', u.employee_number,
@@ -77,12 +77,12 @@ extension DirectoryAdministration {
 
     /// The id of the tenant's row in `table` (roles, departments: named, unique ignoring case)
     /// whose name or id is `value`.
-    private func idByNameOrId(_ value: JSONValue?, table: String, what: String) throws(SCIMError) -> String {
+    private func idByNameOrId(_ value: JSONValue?, table: SQL, what: String) throws(SCIMError) -> String {
         guard let text = value?.stringValue, !text.isEmpty else {
             throw .badRequest(.invalidValue, "Name the \(what): \"\(what)\": \"<name or id>\".")
         }
         let rows = try transaction.query("""
-            select id from \(unsafeRaw: table) where tenant_id = \(tenant)
+            select id from \(table) where tenant_id = \(tenant)
                and (lower(name) = lower(\(text)) or id::text = \(text.lowercased())) limit 1
             """)
         guard let id = rows.rows.first?.first ?? nil else {

@@ -197,7 +197,7 @@ extension DirectoryAdministration {
     /// The first `dryRunUserLimit` provisioned users' application state, by SCIM id.
     func userStates() throws(SCIMError) -> [String: JSONValue] {
         let rows = try transaction.query("""
-            select s.id, (select \(unsafeRaw: Self.applicationUserJSON) from app.users u
+            select s.id, (select \(Self.applicationUserJSON) from app.users u
                            where u.tenant_id = s.tenant_id and u.scim_user_id = s.id)::text as state
             from scim.users s where s.tenant_id = \(tenant) order by s.id limit \(Self.dryRunUserLimit)
             """)
@@ -279,11 +279,11 @@ extension DirectoryAdministration {
         return try object("""
             insert into scim.reapply_jobs (tenant_id, reason, total_users)
             values (\(tenant), \(reason), (select count(*) from scim.users where tenant_id = \(tenant)))
-            returning \(unsafeRaw: Self.jobJSON)::text
+            returning \(Self.jobJSON)::text
             """) ?? JSONObject()
     }
 
-    static let jobJSON = """
+    static let jobJSON: SQL = """
         json_build_object('id', id, 'reason', reason, 'state', state, 'totalUsers', total_users, 'processed', processed,
                           'changed', changed, 'error', error, 'createdAt', created_at, 'finishedAt', finished_at)
         """
@@ -296,7 +296,7 @@ extension DirectoryAdministration {
 
     public func jobs() throws(SCIMError) -> JSONObject {
         let items = try json("""
-            select coalesce(json_agg(\(unsafeRaw: Self.jobJSON) order by created_at desc), '[]')::text
+            select coalesce(json_agg(\(Self.jobJSON) order by created_at desc), '[]')::text
             from (select * from scim.reapply_jobs where tenant_id = \(tenant) order by created_at desc limit 50) j
             """)
         return Self.page(items, total: items.arrayValue?.count ?? 0, startIndex: 1)
@@ -304,7 +304,7 @@ extension DirectoryAdministration {
 
     public func job(_ id: String) throws(SCIMError) -> JSONObject {
         guard let job = try object("""
-            select \(unsafeRaw: Self.jobJSON)::text from scim.reapply_jobs where tenant_id = \(tenant) and id = \(try Self.uuid(id))::uuid
+            select \(Self.jobJSON)::text from scim.reapply_jobs where tenant_id = \(tenant) and id = \(try Self.uuid(id))::uuid
             """) else { throw .notFound("No re-apply job \(id.prefix(100)).") }
         return job
     }

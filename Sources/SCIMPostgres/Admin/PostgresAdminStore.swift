@@ -66,8 +66,8 @@ extension PostgresTransaction {
             update scim.console_sessions s set last_seen_at = now()
             from scim.console_users u, scim.tenants t
             where s.token_hash = \(APIKeyToken.byteaHex(tokenHash))::bytea and u.id = s.user_id and t.id = s.tenant_id
-              and t.slug = \(tenantSlug) and s.last_seen_at > now() - \(unsafeRaw: ConsoleSessionPolicy.idleInterval)
-              and s.created_at > now() - \(unsafeRaw: ConsoleSessionPolicy.absoluteInterval)
+              and t.slug = \(tenantSlug) and s.last_seen_at > now() - \(ConsoleSessionPolicy.idleInterval)
+              and s.created_at > now() - \(ConsoleSessionPolicy.absoluteInterval)
             returning t.id as tenant_id, u.id as user_id, u.email, s.csrf_token,
                       set_config('scim.tenant_id', t.id::text, true) as scoped
             """)
@@ -79,6 +79,6 @@ extension PostgresTransaction {
 
 /// How long console sessions live (scim.console_sessions), as SQL intervals.
 enum ConsoleSessionPolicy {
-    static let idleInterval = "interval '30 minutes'"
-    static let absoluteInterval = "interval '12 hours'"
+    static let idleInterval: SQL = "interval '30 minutes'"
+    static let absoluteInterval: SQL = "interval '12 hours'"
 }

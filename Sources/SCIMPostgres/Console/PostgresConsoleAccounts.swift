@@ -86,8 +86,8 @@ extension PostgresTransaction {
     func startConsoleSession(userId: String, _ session: NewConsoleSession) throws(SCIMError) -> ConsoleUser {
         try query("""
             delete from scim.console_sessions where user_id = \(userId)::uuid
-              and (last_seen_at < now() - \(unsafeRaw: ConsoleSessionPolicy.idleInterval)
-                   or created_at < now() - \(unsafeRaw: ConsoleSessionPolicy.absoluteInterval))
+              and (last_seen_at < now() - \(ConsoleSessionPolicy.idleInterval)
+                   or created_at < now() - \(ConsoleSessionPolicy.absoluteInterval))
             """)
         let rows = try query("""
             with signed_in as (
