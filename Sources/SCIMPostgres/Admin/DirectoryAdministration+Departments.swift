@@ -43,12 +43,7 @@ extension DirectoryAdministration {
     }
 
     public func deleteDepartment(_ id: String) throws(SCIMError) {
-        let old = try object("""
-            delete from app.departments where tenant_id = \(tenant) and id = \(try Self.uuid(id))::uuid
-            returning json_build_object('id', id, 'name', name)::text
-            """)
-        guard let old else { throw .notFound("No department \(id.prefix(100)).") }
-        try audit("department", "delete", old: .object(old), new: nil)
+        let old = try deleteNamed(from: "app.departments", id, kind: "department")
         try changedMappings(reason: "department \"\(old["name"]?.stringValue ?? "")\" deleted")
     }
 
@@ -91,12 +86,7 @@ extension DirectoryAdministration {
     }
 
     public func deleteRole(_ id: String) throws(SCIMError) {
-        let old = try object("""
-            delete from app.roles where tenant_id = \(tenant) and id = \(try Self.uuid(id))::uuid
-            returning json_build_object('id', id, 'name', name)::text
-            """)
-        guard let old else { throw .notFound("No role \(id.prefix(100)).") }
-        try audit("role", "delete", old: .object(old), new: nil)
+        _ = try deleteNamed(from: "app.roles", id, kind: "role")
         try transaction.query("select app.check_group_role_mappings(\(tenant))")
     }
 
@@ -134,5 +124,16 @@ extension DirectoryAdministration {
         try transaction.query("delete from scim.column_mappings where tenant_id = \(tenant) and field = \("custom." + name)")
         try audit("custom_field", "delete", old: .object(old), new: nil)
         try changedMappings(reason: "custom field \(name) deleted")
+    }
+
+    /// Deletes a department or role by id and audits it; the deleted row's id and name.
+    private func deleteNamed(from table: SQL, _ id: String, kind: String) throws(SCIMError) -> JSONObject {
+        let old = try object("""
+            delete from \(table) where tenant_id = \(tenant) and id = \(try Self.uuid(id))::uuid
+            returning json_build_object('id', id, 'name', name)::text
+            """)
+        guard let old else { throw .notFound("No \(kind) \(id.prefix(100)).") }
+        try audit(kind, "delete", old: .object(old), new: nil)
+        return old
     }
 }
