@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Measures the server against baselines taken in the same run, on this machine:
-#   - nginx answering by itself (the HTTP ceiling),
-#   - pgbench running the match query and an insert with the same SQL shape (the database ceiling),
+# Measures the server against the database ceiling ../shared/bench/README.md defines, taken in the
+# same run on this machine (bench/ceiling.sh: a scratch cluster and pgbench with the shared scripts):
+#   - GET /Users?filter=userName eq and POST /Users with the shared wrk scripts against a fresh
+#     tenant of 10,000 users created through POST, at 16 clients: the two ratios; and req/s at
+#     1, 4, 16 and 64 clients, drawn with the ceilings in bench/throughput.svg;
+#   - for comparison, pgbench running our own match and insert statements on our own tables, and
+#     nginx answering by itself;
 #   - a one-member PATCH on a 100,000-member group against the same PATCH on a 10-member group.
 # Needs the stack: ./deploy/quickstart.sh first. Usage: bench/run.sh [seconds per run, default 10]
 # Appends a dated table to bench/results.md. Loopback only; every run is bounded in time.
@@ -22,6 +26,28 @@ WORK=$(mktemp -d)
 # it for the run, and put it back afterwards.
 SCIM_TENANT_RATE=1000000 SCIM_ADDRESS_RATE=1000000 nginx_start
 trap 'rm -rf "$WORK"; nginx_start' EXIT
+
+SHARED=${SCIM_SHARED_BENCH:-$PROJECT_DIR/../shared/bench}
+say "the database ceiling (scratch cluster, shared pgbench scripts): $seconds s each"
+eval "$("$PROJECT_DIR/bench/ceiling.sh" "$seconds" 16 | grep -E '^(SELECT|INSERT)_TPS=[0-9.]+$')"
+
+say "a fresh tenant of 10,000 users, created through POST /Users"
+SHARED_TENANT="bench-$(date +%s)"
+"$SCIMCTL" tenant create "$SHARED_TENANT" --name "Benchmark (shared scripts)" --enable-scim >/dev/null
+SHARED_TOKEN=$("$SCIMCTL" key create "$SHARED_TENANT" --name bench --scope scim | sed -n 's/^SCIM_TOKEN=//p')
+seq 1 10000 | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST "$URL/scim/v2/$SHARED_TENANT/Users" \
+    -H "Authorization: Bearer $SHARED_TOKEN" -H 'Content-Type: application/scim+json' \
+    -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bench.user{}@example.com","active":true}' \
+    | sort | uniq -c >"$WORK/preload"
+shared_wrk() { # kind clients output
+    SCIM_PREFIX="/scim/v2/$SHARED_TENANT" SCIM_TOKEN="$SHARED_TOKEN" SCIM_USER_COUNT=10000 \
+        wrk -t2 -c"$2" -d"${seconds}s" -s "$SHARED/scim_$1.lua" "$URL" >"$3" 2>&1
+}
+for clients in 1 4 16 64; do
+    say "shared GET and POST scripts, $clients clients: $seconds s each"
+    shared_wrk get_filter "$clients" "$WORK/get-$clients"
+    shared_wrk post_users "$clients" "$WORK/post-$clients"
+done
 
 say "preparing the bench tenant (100,000 users, a 100,000-member and a 10-member group)"
 "$SCIMCTL" tenant show bench >/dev/null 2>&1 || "$SCIMCTL" tenant create bench --name "Benchmark" --enable-scim >/dev/null
@@ -60,6 +86,8 @@ export BENCH_IDS="$WORK/ids" BENCH_USERS=100000 BENCH_RUN=$(date +%s)
 
 rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 latency() { awk '/Latency/ {print $2; exit}' "$1"; }
+# The shared scripts print a summary line of their own with the median.
+p50() { grep -o 'p50=[0-9.]*ms' "$1" | head -1 | cut -d= -f2; }
 non2xx() { awk '/Non-2xx/ {n = $NF} END {print n + 0}' "$1"; }
 
 say "nginx alone: $seconds s"
@@ -105,16 +133,34 @@ BENCH_GROUP=$BIG wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/member.l
 psql "$ADMIN_DB" -qc "delete from scim.users where tenant_id = '$TENANT' and user_name like 'new-%'"
 
 pg_tps() { awk '/^tps/ {print $3; exit}' "$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+errors() { awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$1"; }
+"$PROJECT_DIR/bench/chart.sh" "$SELECT_TPS" "$INSERT_TPS" \
+    "$(for c in 1 4 16 64; do printf '%s:%s ' "$c" "$(rps "$WORK/get-$c")"; done)" \
+    "$(for c in 1 4 16 64; do printf '%s:%s ' "$c" "$(rps "$WORK/post-$c")"; done)" >"$PROJECT_DIR/bench/throughput.svg"
 {
     echo
-    echo "## $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${seconds}s per run, workers=$WORKERS"
+    echo "## $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${seconds}s per run, workers=$WORKERS, commit $(git -C "$PROJECT_DIR" rev-parse --short HEAD)"
     echo
-    echo "| measurement | result | baseline (same run) | ratio |"
+    echo "Ceiling (../shared/bench, scratch cluster, 16 clients): SELECT $SELECT_TPS tps, INSERT $INSERT_TPS tps."
+    echo "Preload of 10,000 users through POST /Users: $(tr -s ' \n' ' ' <"$WORK/preload")(count and status)."
+    echo
+    echo "| measurement | req/s | ceiling | ratio | p50 latency | errors |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for c in 1 4 16 64; do
+        echo "| GET filter userName eq, $c clients | $(rps "$WORK/get-$c") | $SELECT_TPS | $(ratio "$(rps "$WORK/get-$c")" "$SELECT_TPS") | $(p50 "$WORK/get-$c") | $(errors "$WORK/get-$c") |"
+    done
+    for c in 1 4 16 64; do
+        echo "| POST /Users, $c clients | $(rps "$WORK/post-$c") | $INSERT_TPS | $(ratio "$(rps "$WORK/post-$c")" "$INSERT_TPS") | $(p50 "$WORK/post-$c") | $(errors "$WORK/post-$c") |"
+    done
+    echo
+    echo "**GET ratio $(ratio "$(rps "$WORK/get-16")" "$SELECT_TPS"), POST ratio $(ratio "$(rps "$WORK/post-16")" "$INSERT_TPS")** (16 clients, against the shared ceiling)."
+    echo
+    echo "| against ourselves | result | baseline (same run) | ratio |"
     echo "|---|---:|---:|---:|"
-    echo "| match \`userName eq\` req/s (32 clients) | $(rps "$WORK/match") | pgbench same SELECT: $(pg_tps "$WORK/pg-match") tps | $(ratio "$(rps "$WORK/match")" "$(pg_tps "$WORK/pg-match")") |"
+    echo "| match \`userName eq\` req/s (32 clients, 100,000-user tenant) | $(rps "$WORK/match") | pgbench, our SELECT on our tables: $(pg_tps "$WORK/pg-match") tps | $(ratio "$(rps "$WORK/match")" "$(pg_tps "$WORK/pg-match")") |"
     echo "| match req/s vs nginx alone | $(rps "$WORK/match") | nginx static: $(rps "$WORK/static") | $(ratio "$(rps "$WORK/match")" "$(rps "$WORK/static")") |"
-    echo "| create req/s (32 clients) | $(rps "$WORK/create") | pgbench same INSERT: $(pg_tps "$WORK/pg-insert") tps | $(ratio "$(rps "$WORK/create")" "$(pg_tps "$WORK/pg-insert")") |"
+    echo "| create req/s (32 clients) | $(rps "$WORK/create") | pgbench, our INSERT on our tables: $(pg_tps "$WORK/pg-insert") tps | $(ratio "$(rps "$WORK/create")" "$(pg_tps "$WORK/pg-insert")") |"
     echo "| one-member PATCH, 100,000-member group, mean latency | $(latency "$WORK/big") | 10-member group: $(latency "$WORK/small") | $(ratio "$(rps "$WORK/small")" "$(rps "$WORK/big")") (req/s small/big) |"
     echo
     echo "Non-2xx answers: match $(non2xx "$WORK/match"), create $(non2xx "$WORK/create"), PATCH $(non2xx "$WORK/small") / $(non2xx "$WORK/big")."

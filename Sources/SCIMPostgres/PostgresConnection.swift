@@ -115,6 +115,19 @@ public final class PostgresConnection {
         return try consume(result, handle: handle)
     }
 
+    /// How many notifications (LISTEN/NOTIFY) have arrived since the last call, read without a
+    /// round trip from what the server has already sent; nil when not connected.
+    public func takeNotifications() -> Int? {
+        guard isConnected, let handle else { return nil }
+        guard PQconsumeInput(handle) == 1 else { return nil }
+        var count = 0
+        while let notification = PQnotifies(handle) {
+            PQfreemem(notification)
+            count += 1
+        }
+        return count
+    }
+
     /// Runs a statement without binds (BEGIN, COMMIT, DDL scripts with several statements).
     @discardableResult
     public func executeScript(_ text: String) throws(PostgresError) -> PostgresRows {

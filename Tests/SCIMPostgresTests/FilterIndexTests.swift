@@ -81,4 +81,29 @@ struct FilterIndexTests {
         #expect(plan.contains(index), "\(filter)\n\(plan)")
         #expect(!plan.contains("Seq Scan on users"), "\(filter)\n\(plan)")
     }
+
+    @Test("Entra's lookup (userName eq) keeps its index under the generic plan the responder's prepared statement gets, planned in a small tenant and in a large one")
+    func genericPlanOfTheLookup() throws {
+        let connection = try TestDatabase.connection()
+        let large = try Self.tenantId(connection)
+        let small = try TestDatabase.tenant().id
+        let statement = PostgresTransaction.listStatement(
+            table: "scim.users", columns: PostgresTransaction.userColumns, renderer: .users,
+            filter: try FilterResolver(TenantSchemas.standard.user).resolve(try FilterParser.parse(#"userName eq "user4242@example.com""#)),
+            window: .index(1, 100), sort: nil)
+        let (text, binds) = statement.page.render()
+        let arguments = binds.map { $0.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "null" }.joined(separator: ", ")
+        let explainer = try TestDatabase.responderConnection()
+        try explainer.executeScript("set plan_cache_mode = force_generic_plan")
+        try explainer.execute(SQL(unsafeRaw: "prepare lookup as " + text))
+        for (name, tenant) in [("small", small), ("large", large), ("small again", small)] {
+            try explainer.executeScript("begin")
+            defer { _ = try? explainer.executeScript("rollback") }
+            try explainer.execute("select set_config('scim.tenant_id', \(tenant), true)")
+            let plan = try explainer.execute(SQL(unsafeRaw: "explain execute lookup(\(arguments))")).rows.compactMap { $0.first ?? nil }
+                .joined(separator: "\n")
+            #expect(plan.contains("users_tenant_user_name_key"), "\(name) tenant:\n\(plan)")
+            #expect(!plan.contains("users_pkey") && !plan.contains("Seq Scan on users"), "\(name) tenant:\n\(plan)")
+        }
+    }
 }

@@ -26,6 +26,7 @@ extension PostgresStore: AdminStore {
         return result
     }
 
+    @discardableResult
     func postgresTransaction<T>(_ body: (PostgresTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T {
         try transaction { (transaction) throws(SCIMError) -> T in
             guard let transaction = transaction as? PostgresTransaction else { throw .internalError("Not a PostgreSQL transaction.") }

@@ -46,34 +46,64 @@ public struct ReapplyJobRunner {
     }
 }
 
-/// What an idle worker does between requests: look for re-apply work, at most once a second
-/// while there is none, and batch after batch while there is.
+/// What an idle worker does between requests: run re-apply batches while a job waits. A worker
+/// learns of a new job from the notification its insert sends (channel `scim_reapply`, read from
+/// what the connection has already received, no round trip), and looks by itself once a minute,
+/// for a job a crash left behind or where notifications do not reach it (PgBouncer in transaction
+/// mode).
 public final class IdleWork {
+    static let channel = "scim_reapply"
+    static let lookAnywayNanoseconds: Int64 = 60_000_000_000
+
     let runner: ReapplyJobRunner
+    let connection: PostgresConnection
     let logger: Logger
     let clock: MonotonicClock
-    private var nextCheck: Int64 = 0
+    private var nextLook: Int64 = 0
+    private var listeningGeneration = -1
+    private var working = false
 
     public init(store: PostgresStore, logger: Logger, clock: MonotonicClock) {
         runner = ReapplyJobRunner(store: store)
+        connection = store.connection
         self.logger = logger
         self.clock = clock
     }
 
     public func run() {
         let now = clock.now()
-        guard now >= nextCheck else { return }
+        if !working {
+            let notified = listen() && (connection.takeNotifications() ?? 0) > 0
+            guard notified || now >= nextLook else { return }
+        }
         do {
             switch try runner.runBatch() {
             case .idle:
-                nextCheck = now + 1_000_000_000
+                working = false
+                nextLook = now + Self.lookAnywayNanoseconds
             case .progressed(let job, let processed, let finished):
-                nextCheck = 0
+                working = true
                 if finished { logger.info("re-apply job finished", metadata: ["job": "\(job)", "processed": "\(processed)"]) }
             }
         } catch {
-            nextCheck = now + 5_000_000_000
+            working = false
+            nextLook = now + 5_000_000_000
             logger.warning("re-apply batch failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// LISTEN on each new connection; false while there is none (the next request makes one).
+    private func listen() -> Bool {
+        guard connection.isConnected else { return false }
+        if listeningGeneration == connection.generation { return true }
+        do {
+            try connection.executeScript("listen \(Self.channel)")
+            listeningGeneration = connection.generation
+            // Jobs queued while nobody listened on this connection: look now.
+            nextLook = 0
+            return true
+        } catch {
+            return false
         }
     }
 }

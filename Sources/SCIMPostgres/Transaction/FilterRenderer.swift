@@ -13,19 +13,36 @@ struct FilterRenderer {
     let membershipValue: SQL
     /// Whether the table has `search_keys` and `search_text` (scim.search_keys in deploy/sql).
     let hasSearchColumns: Bool
+    /// The column attributes a unique index keeps to one row per tenant, ignoring case.
+    let uniqueColumns: Set<String>
 
     static let users = FilterRenderer(
         columns: ["username": "r.user_name", "externalid": "r.external_id", "displayname": "r.display_name", "active": "r.active"],
-        membershipJoin: "m.tenant_id = r.tenant_id and m.member_id = r.id", membershipValue: "m.group_id", hasSearchColumns: true)
+        membershipJoin: "m.tenant_id = r.tenant_id and m.member_id = r.id", membershipValue: "m.group_id", hasSearchColumns: true,
+        uniqueColumns: ["username"])
 
     static let groups = FilterRenderer(
         columns: ["displayname": "r.display_name", "externalid": "r.external_id"],
-        membershipJoin: "m.tenant_id = r.tenant_id and m.group_id = r.id", membershipValue: "m.member_id", hasSearchColumns: false)
+        membershipJoin: "m.tenant_id = r.tenant_id and m.group_id = r.id", membershipValue: "m.member_id", hasSearchColumns: false,
+        uniqueColumns: ["displayname"])
 
     func condition(_ filter: ResolvedFilter) -> SQL {
         let exact = render(filter)
         guard hasSearchColumns, let prefilter = prefilter(filter) else { return exact }
         return "(\(prefilter) and \(exact))"
+    }
+
+    /// Whether no more than one resource can match: an id, or a value a unique index holds once
+    /// (Entra's `userName eq "..."` before every create). Such a page needs no sort and no count.
+    func matchesAtMostOne(_ filter: ResolvedFilter) -> Bool {
+        switch filter {
+        case .and(let a, let b): return matchesAtMostOne(a) || matchesAtMostOne(b)
+        case .compare(.id, .eq, .uuid): return true
+        case .compare(.attribute(let attribute), .eq, .text):
+            return column(attribute) != nil && uniqueColumns.contains(attribute.definition.name.lowercased()) && !attribute.definition.caseExact
+        case .constant(false): return true
+        default: return false
+        }
     }
 
     /// The column an attribute is kept in, if it has one.

@@ -36,6 +36,14 @@ extension PostgresTransaction {
         let total: SQL = "select count(*) as total from \(table) r where r.tenant_id = \(tenant) and (\(condition))"
         let page: SQL
         switch window.cursor {
+        case nil where window.startIndex == 1 && sort == nil && filter.map(renderer.matchesAtMostOne) == true:
+            // One row at most: the unique index finds it; sorting and counting a window would only
+            // give the planner a reason to walk another index (and a generic plan sometimes does).
+            page = """
+                select \(columns), 1 as total from \(table) r
+                where r.tenant_id = \(tenant) and (\(condition))
+                limit \(window.count)
+                """
         case nil:
             page = """
                 select \(columns), count(*) over () as total from \(table) r
