@@ -41,7 +41,7 @@ seq 1 10000 | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST 
     | sort | uniq -c >"$WORK/preload"
 shared_wrk() { # kind clients output
     SCIM_PREFIX="/scim/v2/$SHARED_TENANT" SCIM_TOKEN="$SHARED_TOKEN" SCIM_USER_COUNT=10000 \
-        wrk -t2 -c"$2" -d"${seconds}s" -s "$SHARED/scim_$1.lua" "$URL" >"$3" 2>&1
+        wrk -t"$(( $2 < 2 ? 1 : 2 ))" -c"$2" -d"${seconds}s" -s "$SHARED/scim_$1.lua" "$URL" >"$3" 2>&1
 }
 for clients in 1 4 16 64; do
     say "shared GET and POST scripts, $clients clients: $seconds s each"
