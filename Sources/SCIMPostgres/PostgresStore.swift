@@ -93,16 +93,9 @@ public final class PostgresStore: ResourceStore {
 
     public func record(_ entry: ProvisioningLogEntry) {
         guard connection.isConnected else { return }
-        let rejection = entry.rejection
         do {
             // One round trip; the function scopes itself to the entry's tenant (row-level security).
-            try connection.execute("""
-                select scim.record_request(\(entry.tenantSlug), \(entry.requestId), \(entry.keyPrefix), \(entry.method),
-                    \(entry.path), \(entry.resourceType), \(entry.resourceId), \(entry.subject), \(entry.status),
-                    \(entry.scimType), \(entry.detail), \(String(entry.durationMilliseconds))::numeric,
-                    \(entry.requestBody?.serialized())::jsonb, \(rejection?.cause), \(rejection?.suggestion),
-                    \(entry.settlesRejections)::boolean)
-                """, prepared: true)
+            try connection.execute(ProvisioningLogStatement.call("scim.record_request", entry), prepared: true)
         } catch {
             logger.warning("provisioning log row not written", metadata: ["error": "\(error)", "request_id": "\(entry.requestId)"])
         }
@@ -120,5 +113,20 @@ public final class PostgresStore: ResourceStore {
     func translate(_ cause: PostgresError, committing: Bool) -> SCIMError {
         if cause.isConnectionFailure { logger.error("database unavailable", metadata: ["error": "\(cause)"]) }
         return DatabaseErrorMapping.scimError(cause, committing: committing)
+    }
+}
+
+/// The call that writes a provisioning log row (scim.record_request, or scim.record_write inside a
+/// write's transaction), with the entry's values as binds.
+enum ProvisioningLogStatement {
+    static func call(_ function: SQL, _ entry: ProvisioningLogEntry) -> SQL {
+        let rejection = entry.rejection
+        return """
+            select \(function)(\(entry.tenantSlug), \(entry.requestId), \(entry.keyPrefix), \(entry.method),
+                \(entry.path), \(entry.resourceType), \(entry.resourceId), \(entry.subject), \(entry.status),
+                \(entry.scimType), \(entry.detail), \(String(entry.durationMilliseconds))::numeric,
+                \(entry.requestBody?.serialized())::jsonb, \(rejection?.cause), \(rejection?.suggestion),
+                \(entry.settlesRejections)::boolean)
+            """
     }
 }

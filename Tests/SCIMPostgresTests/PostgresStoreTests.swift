@@ -254,4 +254,27 @@ struct TransactionRetryTests {
         #expect(always.count == PostgresStore.maxAttempts)
         #expect(error?.status == 503 && error?.headers.contains { $0.0 == "Retry-After" } == true)
     }
+
+    @Test("a write's log row commits with the write, and a row that cannot be written leaves the write standing")
+    func logRowOfAWrite() throws {
+        let tenant = try TestDatabase.tenant()
+        let app = try TestDatabase.responderConnection()
+        func entry(status: Int, requestId: String) -> ProvisioningLogEntry {
+            ProvisioningLogEntry(tenantSlug: tenant.slug, requestId: requestId, keyPrefix: nil, method: "POST", path: "/Users",
+                                 resourceType: "User", resourceId: nil, subject: "w@example.com", status: status, scimType: nil,
+                                 detail: nil, durationMilliseconds: 1, requestBody: nil)
+        }
+        try app.executeScript("begin")
+        try app.execute("select set_config('scim.tenant_id', \(tenant.id), true)")
+        try app.execute("insert into scim.users (tenant_id, user_name, attributes) values (\(tenant.id)::uuid, 'w@example.com', '{}')")
+        try app.execute(ProvisioningLogStatement.call("scim.record_write", entry(status: 201, requestId: "with-the-write")))
+        // A log row the table refuses (no status): a warning only, and the write stands.
+        try app.execute(SQL(unsafeRaw: "select scim.record_write(\(["'" + tenant.slug + "'", "'broken'"].joined(separator: ", ")), null, 'POST', '/Users', null, null, null, null, null, null, 1, null, null, null, false)"))
+        try app.executeScript("commit")
+        let owner = try TestDatabase.connection()
+        let users = try owner.execute("select count(*) as n from scim.users where tenant_id = \(tenant.id)::uuid and user_name = 'w@example.com'")
+        let rows = try owner.execute("select request_id from scim.provisioning_log where tenant_id = \(tenant.id)::uuid order by request_id")
+        #expect(users[0, "n"] == "1", "the write committed although one log row could not be written")
+        #expect(rows.rows.compactMap { $0.first ?? nil } == ["with-the-write"])
+    }
 }

@@ -172,6 +172,9 @@ extension ResourceStore {
 }
 
 public protocol StoreTransaction {
+    /// Appends a successful write's log row inside the write's own transaction, so that both
+    /// commit with one flush; a failure to log is the database's warning, never the write's error.
+    func recordWrite(_ entry: ProvisioningLogEntry) throws(SCIMError)
     /// Looks up a live key for the tenant with this slug. nil for an unknown tenant, an unknown,
     /// revoked or expired key, and a key of another tenant alike, so a caller learns nothing.
     func authenticate(tenantSlug: String, bearerToken: String) throws(SCIMError) -> AuthenticatedKey?

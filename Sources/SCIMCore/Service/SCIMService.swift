@@ -66,6 +66,7 @@ public final class SCIMService {
         var staleKeyId: String?
         var admitted: (any WorkerAdmission)?
         defer { admitted?.leave() }
+        var loggedWithTheWrite = false
         var response: HTTPResponse
         do {
             response = try store.transaction { (transaction) throws(SCIMError) -> HTTPResponse in
@@ -82,7 +83,15 @@ public final class SCIMService {
                 let context = RequestContext(request: request, route: route, baseURL: baseURL, transaction: transaction,
                                              maxListCount: configuration.maxListCount, schemas: schemas,
                                              directory: try directoryMapper(key, schemas, transaction))
-                return try dispatch(context)
+                var answer = try dispatch(context)
+                answer.tenant = route.tenant
+                // A successful write's log row commits with it (one flush, not two).
+                loggedWithTheWrite = answer.status < 400 && Self.writeMethods.contains(request.method.uppercased())
+                if loggedWithTheWrite {
+                    try transaction.recordWrite(logEntry(request, route: route, response: answer, keyPrefix: key.keyPrefix,
+                                                         milliseconds: clock.milliseconds(since: started)))
+                }
+                return answer
             }
         } catch {
             response = .error(error)
@@ -92,7 +101,7 @@ public final class SCIMService {
         // A wrong or missing key is always 401 (RFC 7644 §3.12), never slowed down: keys are
         // 238-bit secrets, and the identity provider's addresses are shared by all its customers.
         // Only requests made with one of the tenant's keys are the tenant's to see.
-        if let keyPrefix {
+        if let keyPrefix, !loggedWithTheWrite || response.status >= 400 {
             store.record(logEntry(request, route: route, response: response, keyPrefix: keyPrefix,
                                   milliseconds: clock.milliseconds(since: started)))
         } else {
@@ -101,6 +110,8 @@ public final class SCIMService {
         }
         return response
     }
+
+    static let writeMethods: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]
 
     /// What the provisioning log keeps of a request (ProvisioningLogEntry).
     private func logEntry(_ request: HTTPRequest, route: Route, response: HTTPResponse, keyPrefix: String?,

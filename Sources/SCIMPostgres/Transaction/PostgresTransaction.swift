@@ -83,6 +83,10 @@ final class PostgresTransaction: StoreTransaction {
         }
     }
 
+    func recordWrite(_ entry: ProvisioningLogEntry) throws(SCIMError) {
+        try query(ProvisioningLogStatement.call("scim.record_write", entry))
+    }
+
     func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError) {
         self.schemas = schemas
         guard tenantId != scopedTenant else { return }
