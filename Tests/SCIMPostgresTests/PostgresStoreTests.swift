@@ -254,7 +254,10 @@ struct TransactionRetryTests {
         #expect(always.count == PostgresStore.maxAttempts)
         #expect(error?.status == 503 && error?.headers.contains { $0.0 == "Retry-After" } == true)
     }
+}
 
+@Suite("The provisioning log of writes", .enabled(if: TestDatabase.available))
+struct WriteLogTests {
     @Test("a write's log row commits with the write, and a row that cannot be written leaves the write standing")
     func logRowOfAWrite() throws {
         let tenant = try TestDatabase.tenant()
