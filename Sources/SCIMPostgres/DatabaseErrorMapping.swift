@@ -6,32 +6,44 @@ import SCIMCore
 /// server's own message names tables, constraints and stored values; it goes to the responder's
 /// log, never into a response. The one place database errors become SCIM errors.
 enum DatabaseErrorMapping {
-    /// A unique key: what it is in words, the attribute whose value clashed, and how many leading
-    /// tenant-id columns its key has before that value (PostgreSQL's detail lists the whole key).
-    struct UniqueKey {
-        let sentence: String
-        let attribute: String?
+    /// A unique key in words: with the value that clashed, and without it. PostgreSQL reports the
+    /// value only where row-level security is off (it never shows key values of a table under
+    /// RLS), so the wording stands without it too; the log row names the request's subject.
+    struct UniqueKey: Sendable {
+        let withValue: @Sendable (String) -> String
+        let withoutValue: String
+        /// How many leading tenant-id columns the key has before the value.
         let leadingTenantColumns: Int
     }
 
     static let uniqueKeys: [String: UniqueKey] = [
-        "users_tenant_user_name_key": UniqueKey(sentence: "A user with userName %@ already exists (userName is unique, ignoring case).",
-                                                attribute: "userName", leadingTenantColumns: 1),
-        "groups_tenant_display_name_key": UniqueKey(sentence: "A group with displayName %@ already exists (displayName is unique, ignoring case).",
-                                                    attribute: "displayName", leadingTenantColumns: 1),
-        "tenants_slug_key": UniqueKey(sentence: "A tenant with slug %@ already exists.", attribute: "slug", leadingTenantColumns: 0),
-        "departments_tenant_name_key": UniqueKey(sentence: "A department named %@ already exists.", attribute: "name", leadingTenantColumns: 1),
-        "roles_tenant_name_key": UniqueKey(sentence: "A role named %@ already exists.", attribute: "name", leadingTenantColumns: 1),
-        "custom_fields_pkey": UniqueKey(sentence: "The custom field %@ already exists.", attribute: "name", leadingTenantColumns: 1),
-        "column_mappings_field_key": UniqueKey(sentence: "The field %@ already has a column mapping; change that one instead.",
-                                               attribute: "field", leadingTenantColumns: 1),
-        "department_mappings_source_key": UniqueKey(sentence: "The department value %@ is already mapped; change that mapping instead.",
-                                                    attribute: "sourceValue", leadingTenantColumns: 1),
-        "group_role_mappings_key": UniqueKey(sentence: "That group is already mapped to that role.", attribute: nil, leadingTenantColumns: 1),
-        "users_tenant_username_key": UniqueKey(sentence: "Another application user already has the username %@.",
-                                               attribute: "username", leadingTenantColumns: 1),
-        "console_users_tenant_email_key": UniqueKey(sentence: "A console user with the e-mail address %@ already exists.",
-                                                    attribute: "email", leadingTenantColumns: 1),
+        "users_tenant_user_name_key": UniqueKey(withValue: { "A user with userName \($0) already exists (userName is unique, ignoring case)." },
+                                                withoutValue: "A user with this userName already exists (userName is unique, ignoring case).",
+                                                leadingTenantColumns: 1),
+        "groups_tenant_display_name_key": UniqueKey(withValue: { "A group with displayName \($0) already exists (displayName is unique, ignoring case)." },
+                                                    withoutValue: "A group with this displayName already exists (displayName is unique, ignoring case).",
+                                                    leadingTenantColumns: 1),
+        "tenants_slug_key": UniqueKey(withValue: { "A tenant with slug \($0) already exists." },
+                                      withoutValue: "A tenant with this slug already exists.", leadingTenantColumns: 0),
+        "departments_tenant_name_key": UniqueKey(withValue: { "A department named \($0) already exists." },
+                                                 withoutValue: "A department of that name already exists.", leadingTenantColumns: 1),
+        "roles_tenant_name_key": UniqueKey(withValue: { "A role named \($0) already exists." },
+                                           withoutValue: "A role of that name already exists.", leadingTenantColumns: 1),
+        "custom_fields_pkey": UniqueKey(withValue: { "The custom field \($0) already exists." },
+                                        withoutValue: "A custom field of that name already exists.", leadingTenantColumns: 1),
+        "column_mappings_field_key": UniqueKey(withValue: { "The field \($0) already has a column mapping; change that one instead." },
+                                               withoutValue: "That field already has a column mapping; change that one instead.",
+                                               leadingTenantColumns: 1),
+        "department_mappings_source_key": UniqueKey(withValue: { "The department value \($0) is already mapped; change that mapping instead." },
+                                                    withoutValue: "That department value is already mapped; change that mapping instead.",
+                                                    leadingTenantColumns: 1),
+        "group_role_mappings_key": UniqueKey(withValue: { _ in "That group is already mapped to that role." },
+                                             withoutValue: "That group is already mapped to that role.", leadingTenantColumns: 1),
+        "users_tenant_username_key": UniqueKey(withValue: { "Another application user already has the username \($0)." },
+                                               withoutValue: "Another application user already has that username.", leadingTenantColumns: 1),
+        "console_users_tenant_email_key": UniqueKey(withValue: { "A console user with the e-mail address \($0) already exists." },
+                                                    withoutValue: "A console user with that e-mail address already exists.",
+                                                    leadingTenantColumns: 1),
     ]
 
     /// Check constraints a client's value can break, in words.
@@ -74,9 +86,8 @@ enum DatabaseErrorMapping {
     /// client's own value, as the key holds it.
     static func conflictDetail(_ error: PostgresError) -> String {
         guard let key = error.constraint.flatMap({ uniqueKeys[$0] }) else { return "A value that must be unique is already in use." }
-        guard key.sentence.contains("%@") else { return key.sentence }
-        let value = error.detail.flatMap { clashingValue(in: $0, skipping: key.leadingTenantColumns) }
-        return key.sentence.replacing("%@", with: value.map { "\"\($0.prefix(200))\"" } ?? "(the value sent)", maxReplacements: 1)
+        guard let value = error.detail.flatMap({ clashingValue(in: $0, skipping: key.leadingTenantColumns) }) else { return key.withoutValue }
+        return key.withValue("\"\(value.prefix(200))\"")
     }
 
     static func clashingValue(in detail: String, skipping leadingColumns: Int) -> String? {
