@@ -83,8 +83,18 @@ final class PostgresTransaction: StoreTransaction {
         }
     }
 
+    /// The work is done by now, so its log row is written even past the deadline (a Bulk whose
+    /// last operations the deadline stopped still commits the first ones), with a second for it.
     func recordWrite(_ entry: ProvisioningLogEntry) throws(SCIMError) {
-        try query(ProvisioningLogStatement.call("scim.record_write", entry))
+        if let current = statementTimeoutMilliseconds, current < 1_000 {
+            try run("set local statement_timeout = 1000")
+            statementTimeoutMilliseconds = 1_000
+        }
+        do {
+            try connection.execute(ProvisioningLogStatement.call("scim.record_write", entry), prepared: true)
+        } catch {
+            throw record(error)
+        }
     }
 
     func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError) {
