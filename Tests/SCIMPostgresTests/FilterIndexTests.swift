@@ -70,7 +70,8 @@ struct FilterIndexTests {
         let tenant = try Self.tenantId(connection)
         let statement = PostgresTransaction.listStatement(
             table: "scim.users", columns: PostgresTransaction.userColumns, renderer: .users,
-            filter: try FilterResolver(TenantSchemas.standard.user).resolve(try FilterParser.parse(filter)), window: .index(1, 100), sort: nil)
+            filter: try FilterResolver(TenantSchemas.standard.user).resolve(try FilterParser.parse(filter)), window: .index(1, 100), sort: nil,
+            tenant: "\(tenant)::uuid")
         // Planned as the responder's role sees it: row-level security, were it on, changes plans.
         let explainer = try TestDatabase.responderConnection()
         try explainer.executeScript("begin")
@@ -87,20 +88,23 @@ struct FilterIndexTests {
         let connection = try TestDatabase.connection()
         let large = try Self.tenantId(connection)
         let small = try TestDatabase.tenant().id
-        let statement = PostgresTransaction.listStatement(
-            table: "scim.users", columns: PostgresTransaction.userColumns, renderer: .users,
-            filter: try FilterResolver(TenantSchemas.standard.user).resolve(try FilterParser.parse(#"userName eq "user4242@example.com""#)),
-            window: .index(1, 100), sort: nil)
-        let (text, binds) = statement.page.render()
-        let arguments = binds.map { $0.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "null" }.joined(separator: ", ")
+        // The text is the same for every tenant (the tenant is a bind), so one prepared statement serves all.
+        func statement(_ tenant: String) throws -> (text: String, arguments: String) {
+            let (text, binds) = PostgresTransaction.listStatement(
+                table: "scim.users", columns: PostgresTransaction.userColumns, renderer: .users,
+                filter: try FilterResolver(TenantSchemas.standard.user).resolve(try FilterParser.parse(#"userName eq "user4242@example.com""#)),
+                window: .index(1, 100), sort: nil, tenant: "\(tenant)::uuid").page.render()
+            return (text, binds.map { $0.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "null" }.joined(separator: ", "))
+        }
+        #expect(try statement(small).text == statement(large).text)
         let explainer = try TestDatabase.responderConnection()
         try explainer.executeScript("set plan_cache_mode = force_generic_plan")
-        try explainer.execute(SQL(unsafeRaw: "prepare lookup as " + text))
+        try explainer.execute(SQL(unsafeRaw: "prepare lookup as " + (try statement(small).text)))
         for (name, tenant) in [("small", small), ("large", large), ("small again", small)] {
             try explainer.executeScript("begin")
             defer { _ = try? explainer.executeScript("rollback") }
             try explainer.execute("select set_config('scim.tenant_id', \(tenant), true)")
-            let plan = try explainer.execute(SQL(unsafeRaw: "explain execute lookup(\(arguments))")).rows.compactMap { $0.first ?? nil }
+            let plan = try explainer.execute(SQL(unsafeRaw: "explain execute lookup(\(try statement(tenant).arguments))")).rows.compactMap { $0.first ?? nil }
                 .joined(separator: "\n")
             #expect(plan.contains("users_tenant_user_name_key"), "\(name) tenant:\n\(plan)")
             #expect(!plan.contains("users_pkey") && !plan.contains("Seq Scan on users"), "\(name) tenant:\n\(plan)")

@@ -52,12 +52,14 @@ struct GroupEndpoints {
         let current = try locked(id, context)
         let attributes = try normalizer.normalize(body)
         let group = try GroupWrite(attributes: attributes)
+        let members = try attributes["members"].map { (members) throws(SCIMError) in try MemberPatchPlan.memberIds(members, normalizer) } ?? []
+        try context.transaction.lockMemberships(groupId: id, memberIds: members, currentMembers: true)
         if group.attributes != current.attributes {
             guard try context.transaction.updateGroup(id: id, group) != nil else { throw support.notFound(id) }
         }
         _ = try context.transaction.removeMembers(groupId: id, memberIds: nil)
-        if let members = attributes["members"] {
-            _ = try context.transaction.addMembers(groupId: id, memberIds: MemberPatchPlan.memberIds(members, normalizer))
+        if !members.isEmpty {
+            _ = try context.transaction.addMembers(groupId: id, memberIds: members)
         }
         _ = try context.transaction.touchGroup(id: id)
         return try answer(id, context, status: 200, projection: try support.projection(context))
@@ -69,6 +71,18 @@ struct GroupEndpoints {
         let request = try PatchRequest.parse(try RequestBody.json(context.request))
         let current = try locked(id, context)
         let plan = try MemberPatchPlan(request)
+        if !plan.changes.isEmpty {
+            var ids: [String] = []
+            var everyone = false
+            for change in plan.changes {
+                switch change {
+                case .add(let added): ids += added
+                case .remove(let removed): ids += removed
+                case .removeAll: everyone = true
+                }
+            }
+            try context.transaction.lockMemberships(groupId: id, memberIds: ids, currentMembers: everyone)
+        }
         for change in plan.changes {
             switch change {
             case .add(let ids): _ = try context.transaction.addMembers(groupId: id, memberIds: ids)

@@ -202,6 +202,10 @@ public protocol StoreTransaction {
     func listGroups(filter: ResolvedFilter?, window: ListWindow, sort: ResolvedSort?, includeMembers: Bool) throws(SCIMError) -> ListPage
     func updateGroup(id: String, _ group: GroupWrite) throws(SCIMError) -> StoredResource?
     func deleteGroup(id: String) throws(SCIMError) -> Bool
+    /// Takes at once, in one global order, the locks the membership changes about to follow will
+    /// need (the application users of these members and, with `currentMembers`, of the group's
+    /// present ones), so concurrent changes of groups that share members never wait in a cycle.
+    func lockMemberships(groupId: String, memberIds: [String], currentMembers: Bool) throws(SCIMError)
     /// Adds members by id (users or groups of the tenant); existing members are left as they are.
     /// An id that names no user or group of the tenant is a 400 and nothing is added.
     func addMembers(groupId: String, memberIds: [String]) throws(SCIMError) -> Int

@@ -5,7 +5,7 @@ extension PostgresTransaction {
     func insertGroup(_ group: GroupWrite) throws(SCIMError) -> StoredResource {
         let rows = try query("""
             insert into scim.groups as r (tenant_id, display_name, external_id, attributes)
-            values (\(Self.tenant), \(group.displayName), \(group.externalId), \(group.attributes.jsonText)::jsonb)
+            values (\(tenant), \(group.displayName), \(group.externalId), \(group.attributes.jsonText)::jsonb)
             returning \(Self.groupColumns)
             """)
         return try resource(rows, 0, .group)
@@ -14,7 +14,7 @@ extension PostgresTransaction {
     func fetchGroup(id: String, forUpdate: Bool, includeMembers: Bool) throws(SCIMError) -> StoredResource? {
         let rows = try query("""
             select \(Self.groupColumns) from scim.groups r
-            where r.tenant_id = \(Self.tenant) and r.id = \(id)::uuid \(forUpdate ? "for update" : "" as SQL)
+            where r.tenant_id = \(tenant) and r.id = \(id)::uuid \(forUpdate ? "for update" : "" as SQL)
             """)
         guard !rows.rows.isEmpty else { return nil }
         var group = try resource(rows, 0, .group)
@@ -36,7 +36,7 @@ extension PostgresTransaction {
         let rows = try query("""
             select m.group_id, m.member_id, m.member_type
             from scim.group_members m
-            where m.tenant_id = \(Self.tenant) and m.group_id = any(\(Self.uuidArray(groups.map(\.id)))::uuid[])
+            where m.tenant_id = \(tenant) and m.group_id = any(\(Self.uuidArray(groups.map(\.id)))::uuid[])
             order by m.group_id, m.added_at, m.member_id
             """)
         var members: [String: [JSONValue]] = [:]
@@ -57,7 +57,7 @@ extension PostgresTransaction {
             update scim.groups r set display_name = \(group.displayName), external_id = \(group.externalId),
                 attributes = \(group.attributes.jsonText)::jsonb,
                 \(Self.nextVersion)
-            where r.tenant_id = \(Self.tenant) and r.id = \(id)::uuid
+            where r.tenant_id = \(tenant) and r.id = \(id)::uuid
             returning \(Self.groupColumns)
             """)
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .group)
@@ -66,7 +66,7 @@ extension PostgresTransaction {
     func touchGroup(id: String) throws(SCIMError) -> StoredResource? {
         let rows = try query("""
             update scim.groups r set \(Self.nextVersion)
-            where r.tenant_id = \(Self.tenant) and r.id = \(id)::uuid
+            where r.tenant_id = \(tenant) and r.id = \(id)::uuid
             returning \(Self.groupColumns)
             """)
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .group)
@@ -77,6 +77,22 @@ extension PostgresTransaction {
         try deleteResource(table: "scim.groups", id: id)
     }
 
+    func lockMemberships(groupId: String, memberIds: [String], currentMembers: Bool) throws(SCIMError) {
+        let ids = memberIds.filter(ResourceID.isValid)
+        guard !ids.isEmpty || currentMembers else { return }
+        // The membership triggers lock the same rows, in id order, one statement at a time; held
+        // already, they cost those statements nothing and no two PATCHes can cross.
+        try query("""
+            select 1 from app.users u
+             where u.tenant_id = \(tenant)
+               and (u.scim_user_id = any(\(Self.uuidArray(ids))::uuid[])
+                    or (\(currentMembers)::boolean and u.scim_user_id in (
+                        select m.member_id from scim.group_members m where m.tenant_id = \(tenant) and m.group_id = \(groupId)::uuid)))
+             order by u.id
+               for update of u
+            """)
+    }
+
     func addMembers(groupId: String, memberIds: [String]) throws(SCIMError) -> Int {
         guard !memberIds.isEmpty else { return 0 }
         let invalid = memberIds.filter { !ResourceID.isValid($0) }
@@ -85,14 +101,14 @@ extension PostgresTransaction {
             with wanted as (select distinct unnest(\(Self.uuidArray(memberIds))::uuid[]) as id),
             found as (
                 select u.id, 'User' as member_type from scim.users u join wanted w on w.id = u.id
-                where u.tenant_id = \(Self.tenant)
+                where u.tenant_id = \(tenant)
                 union all
                 select g.id, 'Group' from scim.groups g join wanted w on w.id = g.id
-                where g.tenant_id = \(Self.tenant)
+                where g.tenant_id = \(tenant)
             ),
             added as (
                 insert into scim.group_members (tenant_id, group_id, member_id, member_type)
-                select \(Self.tenant), \(groupId)::uuid, id, member_type from found
+                select \(tenant), \(groupId)::uuid, id, member_type from found
                 where exists (select 1 from wanted) and (select count(*) from wanted) = (select count(*) from found)
                 on conflict do nothing
                 returning member_id
@@ -117,13 +133,13 @@ extension PostgresTransaction {
             guard !valid.isEmpty else { return 0 }
             let rows = try query("""
                 delete from scim.group_members
-                where tenant_id = \(Self.tenant) and group_id = \(groupId)::uuid
+                where tenant_id = \(tenant) and group_id = \(groupId)::uuid
                   and member_id = any(\(Self.uuidArray(valid))::uuid[])
                 """)
             return rows.affected
         }
         let rows = try query("""
-            delete from scim.group_members where tenant_id = \(Self.tenant) and group_id = \(groupId)::uuid
+            delete from scim.group_members where tenant_id = \(tenant) and group_id = \(groupId)::uuid
             """)
         return rows.affected
     }

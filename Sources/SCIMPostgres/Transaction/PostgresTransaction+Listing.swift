@@ -7,7 +7,8 @@ extension PostgresTransaction {
     /// rows to carry it) asks for the count alone.
     func list(table: SQL, columns: SQL, renderer: FilterRenderer, kind: ResourceKind, filter: ResolvedFilter?,
               window: ListWindow, sort: ResolvedSort?) throws(SCIMError) -> ListPage {
-        let statement = Self.listStatement(table: table, columns: columns, renderer: renderer, filter: filter, window: window, sort: sort)
+        let statement = Self.listStatement(table: table, columns: columns, renderer: renderer, filter: filter, window: window, sort: sort,
+                                           tenant: tenant)
         if window.count == 0 { return ListPage(totalResults: try total(statement.count), resources: []) }
         let rows = try query(statement.page)
         var resources: [StoredResource] = []
@@ -31,7 +32,7 @@ extension PostgresTransaction {
     /// The statements of a list request: the page (with the total as a window count in index
     /// paging), and the count alone for a page past the end, `count=0`, or cursor paging.
     static func listStatement(table: SQL, columns: SQL, renderer: FilterRenderer, filter: ResolvedFilter?,
-                              window: ListWindow, sort: ResolvedSort?) -> (page: SQL, count: SQL) {
+                              window: ListWindow, sort: ResolvedSort?, tenant: SQL) -> (page: SQL, count: SQL) {
         let condition = filter.map(renderer.condition) ?? "true"
         let total: SQL = "select count(*) as total from \(table) r where r.tenant_id = \(tenant) and (\(condition))"
         let page: SQL

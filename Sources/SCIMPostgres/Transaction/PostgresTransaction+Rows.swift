@@ -15,7 +15,11 @@ extension PostgresTransaction {
           where m.tenant_id = r.tenant_id and m.member_id = r.id) as groups
         """
     static let groupColumns: SQL = "r.id, r.attributes::text as attributes, r.version, \(timestamps)"
-    static let tenant: SQL = "current_setting('scim.tenant_id')::uuid"
+    /// The scoped tenant as a bind. Not `current_setting('scim.tenant_id')`: the planner folds that
+    /// into its estimates, so a prepared statement's cached generic plan would fit the tenant whose
+    /// request happened to plan it (an empty tenant's plan walks a large tenant row by row).
+    /// Row-level security still applies its own condition on the setting.
+    var tenant: SQL { scopedTenant.map { "\($0)::uuid" } ?? "current_setting('scim.tenant_id')::uuid" }
     /// Every change to a resource: the next version (its ETag), and a lastModified that moves
     /// forward even when two changes fall in the same transaction timestamp.
     static let nextVersion: SQL = "version = r.version + 1, updated_at = greatest(now(), r.updated_at + interval '1 millisecond')"

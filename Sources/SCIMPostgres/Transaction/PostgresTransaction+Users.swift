@@ -3,9 +3,9 @@ import SCIMCore
 /// Users: one statement per operation, the application user kept in step in the same statement.
 extension PostgresTransaction {
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource {
-        let rows = try query(Self.withDirectorySync(user, """
+        let rows = try query(withDirectorySync(user, """
             insert into scim.users as r (tenant_id, user_name, external_id, display_name, active, attributes)
-            values (\(Self.tenant), \(user.userName), \(user.externalId), \(user.displayName), \(user.active),
+            values (\(tenant), \(user.userName), \(user.externalId), \(user.displayName), \(user.active),
                     \(user.attributes.jsonText)::jsonb)
             returning \(Self.userColumns)
             """))
@@ -15,7 +15,7 @@ extension PostgresTransaction {
     func fetchUser(id: String, forUpdate: Bool) throws(SCIMError) -> StoredResource? {
         let rows = try query("""
             select \(Self.userColumns) from scim.users r
-            where r.tenant_id = \(Self.tenant) and r.id = \(id)::uuid \(forUpdate ? "for update of r" : "" as SQL)
+            where r.tenant_id = \(tenant) and r.id = \(id)::uuid \(forUpdate ? "for update of r" : "" as SQL)
             """)
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .user)
     }
@@ -42,11 +42,11 @@ extension PostgresTransaction {
     }
 
     func updateUser(id: String, _ user: UserWrite) throws(SCIMError) -> StoredResource? {
-        let rows = try query(Self.withDirectorySync(user, """
+        let rows = try query(withDirectorySync(user, """
             update scim.users r set user_name = \(user.userName), external_id = \(user.externalId),
                 display_name = \(user.displayName), active = \(user.active), attributes = \(user.attributes.jsonText)::jsonb,
                 \(Self.nextVersion)
-            where r.tenant_id = \(Self.tenant) and r.id = \(id)::uuid
+            where r.tenant_id = \(tenant) and r.id = \(id)::uuid
             returning \(Self.userColumns)
             """))
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .user)
@@ -54,7 +54,7 @@ extension PostgresTransaction {
 
     /// The write, and in the same statement the application user's sync: `app.sync_user` is
     /// volatile, so it runs after the write and sees it, with no round trip of its own.
-    static func withDirectorySync(_ user: UserWrite, _ write: SQL) -> SQL {
+    func withDirectorySync(_ user: UserWrite, _ write: SQL) -> SQL {
         guard let fields = user.directoryFields else { return write }
         return """
             with written as (\(write))
@@ -71,10 +71,10 @@ extension PostgresTransaction {
     func deleteResource(table: SQL, id: String) throws(SCIMError) -> Bool {
         let rows = try query("""
             with deleted as (
-                delete from \(table) where tenant_id = \(Self.tenant) and id = \(id)::uuid returning id
+                delete from \(table) where tenant_id = \(tenant) and id = \(id)::uuid returning id
             ), memberships as (
                 delete from scim.group_members m using deleted
-                where m.tenant_id = \(Self.tenant) and m.member_id = deleted.id
+                where m.tenant_id = \(tenant) and m.member_id = deleted.id
             )
             select count(*) as deleted from deleted
             """)
