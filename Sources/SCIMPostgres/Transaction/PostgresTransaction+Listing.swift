@@ -1,7 +1,7 @@
 import SCIMCore
 
-/// Pages of users or groups: one statement for the page and its total, a count alone where no
-/// row carries it.
+/// Pages of users or groups: one statement for the page and its total where a window count is
+/// cheap, a count of its own where it is not (a whole tenant) or no row carries it.
 extension PostgresTransaction {
     /// One page and the total. The total rides along as a window count; a page past the end (no
     /// rows to carry it) asks for the count alone.
@@ -19,8 +19,8 @@ extension PostgresTransaction {
             return ListPage(totalResults: try total(statement.count), resources: resources,
                             hasMore: rows.rows.count > window.count)
         }
-        let totalResults = rows.rows.isEmpty
-            ? (window.startIndex == 1 ? 0 : try total(statement.count))
+        let totalResults = !statement.pageCarriesTotal || (rows.rows.isEmpty && window.startIndex > 1)
+            ? try total(statement.count)
             : rows.int(0, "total") ?? 0
         return ListPage(totalResults: totalResults, resources: resources)
     }
@@ -30,9 +30,10 @@ extension PostgresTransaction {
     }
 
     /// The statements of a list request: the page (with the total as a window count in index
-    /// paging), and the count alone for a page past the end, `count=0`, or cursor paging.
+    /// paging of a filtered list), and the count alone for a page past the end, `count=0`, cursor
+    /// paging and a whole tenant.
     static func listStatement(table: SQL, columns: SQL, renderer: FilterRenderer, filter: ResolvedFilter?,
-                              window: ListWindow, sort: ResolvedSort?, tenant: SQL) -> (page: SQL, count: SQL) {
+                              window: ListWindow, sort: ResolvedSort?, tenant: SQL) -> (page: SQL, count: SQL, pageCarriesTotal: Bool) {
         let condition = filter.map(renderer.condition) ?? "true"
         let total: SQL = "select count(*) as total from \(table) r where r.tenant_id = \(tenant) and (\(condition))"
         let page: SQL
@@ -45,6 +46,18 @@ extension PostgresTransaction {
                 where r.tenant_id = \(tenant) and (\(condition))
                 limit \(window.count)
                 """
+        case nil where filter == nil && sort == nil:
+            // A whole tenant, page after page (Okta's import): the ids of the page are found by
+            // walking the primary key alone, and the total is counted apart on it, instead of a
+            // window count that reads every user's document on every page.
+            page = """
+                select \(columns) from \(table) r
+                where r.tenant_id = \(tenant) and r.id in (
+                    select p.id from \(table) p where p.tenant_id = \(tenant)
+                    order by p.id limit \(window.count) offset \(window.startIndex - 1))
+                order by r.id
+                """
+            return (page, total, false)
         case nil:
             page = """
                 select \(columns), count(*) over () as total from \(table) r
@@ -63,6 +76,6 @@ extension PostgresTransaction {
                 order by r.id limit \(window.count + 1)
                 """
         }
-        return (page, total)
+        return (page, total, window.cursor == nil)
     }
 }
