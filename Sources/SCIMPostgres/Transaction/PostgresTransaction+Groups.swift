@@ -82,12 +82,17 @@ extension PostgresTransaction {
         guard !ids.isEmpty || currentMembers else { return }
         // The membership triggers lock the same rows, in id order, one statement at a time; held
         // already, they cost those statements nothing and no two PATCHes can cross.
+        // Two texts, not one with a flag: a flag bound at run time would leave the plan reading
+        // every member of a large group for a PATCH that adds one.
+        let members: SQL = currentMembers
+            ? """
+              (u.scim_user_id = any(\(Self.uuidArray(ids))::uuid[]) or u.scim_user_id in (
+                  select m.member_id from scim.group_members m where m.tenant_id = \(tenant) and m.group_id = \(groupId)::uuid))
+              """
+            : "u.scim_user_id = any(\(Self.uuidArray(ids))::uuid[])"
         try query("""
             select 1 from app.users u
-             where u.tenant_id = \(tenant)
-               and (u.scim_user_id = any(\(Self.uuidArray(ids))::uuid[])
-                    or (\(currentMembers)::boolean and u.scim_user_id in (
-                        select m.member_id from scim.group_members m where m.tenant_id = \(tenant) and m.group_id = \(groupId)::uuid)))
+             where u.tenant_id = \(tenant) and \(members)
              order by u.id
                for update of u
             """)
@@ -131,11 +136,13 @@ extension PostgresTransaction {
         if let memberIds {
             let valid = memberIds.filter(ResourceID.isValid)
             guard !valid.isEmpty else { return 0 }
+            // Planned for the group at hand: a generic plan cannot tell a 10-member group from a
+            // 100,000-member one, and for the large one it read every member to find one.
             let rows = try query("""
                 delete from scim.group_members
                 where tenant_id = \(tenant) and group_id = \(groupId)::uuid
                   and member_id = any(\(Self.uuidArray(valid))::uuid[])
-                """)
+                """, prepared: false)
             return rows.affected
         }
         let rows = try query("""
