@@ -83,8 +83,7 @@ public final class SCIMService {
                 let context = RequestContext(request: request, route: route, baseURL: baseURL, transaction: transaction,
                                              maxListCount: configuration.maxListCount, schemas: schemas,
                                              directory: try directoryMapper(key, schemas, transaction))
-                var answer = try dispatch(context)
-                answer.tenant = route.tenant
+                let answer = try dispatch(context)
                 // A successful write's log row commits with it (one flush, not two).
                 loggedWithTheWrite = answer.status < 400 && Self.writeMethods.contains(request.method.uppercased())
                 if loggedWithTheWrite {

@@ -68,7 +68,7 @@ struct FilterRenderer {
         case .membership(let id):
             return "exists (select 1 from scim.group_members m where \(membershipJoin) and \(membershipValue) = \(id)::uuid)"
         case .anyElement(let attribute, let condition):
-            return "exists (select 1 from jsonb_array_elements(coalesce(\(json(attribute, element: true)), '[]'::jsonb)) as e(v) where \(render(condition)))"
+            return "exists (select 1 from jsonb_array_elements(coalesce(\(json(attribute)), '[]'::jsonb)) as e(v) where \(render(condition)))"
         case .present(let operand):
             let value = self.operand(operand)
             return operand.type == .string ? "(\(value) is not null and \(value) <> '')" : "(\(value) is not null)"
@@ -85,11 +85,11 @@ struct FilterRenderer {
         case .element(let sub): return "(e.v->>\(sub.name)::text)"
         case .attribute(let attribute):
             if let column = column(attribute) { return column }
-            if let sub = attribute.subAttribute { return "(\(json(attribute, element: false))->>\(sub.name)::text)" }
+            if let sub = attribute.subAttribute { return "(\(json(attribute))->>\(sub.name)::text)" }
             return "(\(container(attribute))->>\(attribute.definition.name)::text)"
         case .firstValue(let attribute):
-            if let sub = attribute.subAttribute { return "(\(json(attribute, element: false))->0->>\(sub.name)::text)" }
-            return "(\(json(attribute, element: false))->>0)"
+            if let sub = attribute.subAttribute { return "(\(json(attribute))->0->>\(sub.name)::text)" }
+            return "(\(json(attribute))->>0)"
         }
     }
 
@@ -99,8 +99,8 @@ struct FilterRenderer {
         return "(r.attributes->\(urn)::text)"
     }
 
-    /// The attribute's JSON value (an array, for `element`).
-    private func json(_ attribute: ResolvedAttribute, element: Bool) -> SQL {
+    /// The attribute's JSON value (an array, for a multi-valued one).
+    private func json(_ attribute: ResolvedAttribute) -> SQL {
         "(\(container(attribute))->\(attribute.definition.name)::text)"
     }
 
