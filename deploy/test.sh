@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests of the SCIM core, integration tests against PostgreSQL, and the
 # end-to-end suite over HTTP through nginx and the FastCGI responder. Brings the local stack up
-# first (as ./deploy/quickstart.sh does) and leaves it running.
+# first (as ./deploy/quickstart.sh does) and afterwards stops the parts it started, so the ports
+# are free for the next checkout; SCIM_TEST_KEEP_STACK=1 leaves them running. Parts that were
+# already running (a quickstart stack) are left as they were.
 source "$(dirname "$0")/dev-stack/stack.sh"
+
+db_was_running=false; db_running && db_was_running=true
+nginx_was_running=false; nginx_running && nginx_was_running=true
+responder_was_running=false; responder_pid >/dev/null && responder_was_running=true
+stop_what_we_started() {
+    local status=$?
+    if [ "${SCIM_TEST_KEEP_STACK:-0}" != 1 ]; then
+        $nginx_was_running || nginx_stop
+        $responder_was_running || responder_stop
+        $db_was_running || db_stop fast
+    fi
+    exit "$status"
+}
+trap stop_what_we_started EXIT
 
 # The browser suite needs Debian's Chromium and its driver; the stack itself does not.
 DEB_PACKAGES+=(chromium chromium-driver fonts-dejavu-core)

@@ -21,7 +21,7 @@ extension ConsoleApp {
             switch route[1] {
             case "column":
                 // One mapping per application field: choosing a mapped field changes its mapping.
-                let existing = (try admin.columnMappings()["items"]?.arrayValue ?? []).compactMap(\.objectValue)
+                let existing = try admin.columnMappings().listItems
                     .first { $0["field"]?.stringValue == form.field }?["id"]?.stringValue
                 result = try admin.saveColumnMapping(id: existing, body, dryRun: dryRun)
             case "department": result = try admin.saveDepartmentMapping(id: nil, body, dryRun: dryRun)
@@ -78,7 +78,7 @@ extension ConsoleApp {
                      groupRoles: try admin.groupRoleMappings(), settings: try admin.settings(endpointBase: ""),
                      departmentList: try admin.departments(), roleList: try admin.roles(), customFields: try admin.customFields(),
                      groups: try admin.provisionedGroups(startIndex: 1, count: 500, text: nil),
-                     latestJob: try admin.jobs()["items"]?.arrayValue?.first?.objectValue,
+                     latestJob: try admin.jobs().listItems.first,
                      form: form, preview: preview, message: message)
     }
 

@@ -64,8 +64,7 @@ extension ConsoleApp {
             let key = try admin.createKey(try NewAPIKey(name: request.field("name") ?? "", scopes: scopes, expiresAt: request.field("expires")))
             return render("keys", KeysPage(user: user, keys: try admin.keys(), nowEpoch: now(), created: Self.createdKey(key)))
         case ("GET", "keys", 3) where route[2] == "revoke":
-            let items = try admin.keys()["items"]?.arrayValue ?? []
-            guard let key = items.compactMap(\.objectValue).first(where: { $0["id"]?.stringValue == route[1].lowercased() }) else {
+            guard let key = try admin.keys().listItems.first(where: { $0["id"]?.stringValue == route[1].lowercased() }) else {
                 throw .notFound("There is no such API key.")
             }
             return render("revoke-key", RevokeKeyPage(layout: Layout(title: "Revoke API key", section: "keys", user: user),

@@ -8,22 +8,18 @@ import SCIMCore
 /// DBA may also run them by hand with psql.
 public struct Migrator {
     public struct Migration: Sendable {
-        public var version: String
-        public var name: String
-        public var sql: String
-
-        public init(version: String, name: String, sql: String) {
-            self.version = version
-            self.name = name
-            self.sql = sql
-        }
+        public let version: String
+        public let name: String
+        public let sql: String
 
         /// `YYYYMMDDHHMMSS_verb_object.sql` -> version and name.
         public init?(fileName: String, sql: String) {
             guard fileName.hasSuffix(".sql"), let underscore = fileName.firstIndex(of: "_") else { return nil }
             let version = String(fileName[..<underscore])
             guard version.count == 14, version.allSatisfy(\.isNumber) else { return nil }
-            self.init(version: version, name: String(fileName.dropLast(4)), sql: sql)
+            self.version = version
+            self.name = String(fileName.dropLast(4))
+            self.sql = sql
         }
 
         var checksum: String {

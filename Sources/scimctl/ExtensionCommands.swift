@@ -53,8 +53,7 @@ struct ExtensionCommand: ParsableCommand {
                     })),
                 ])
             }
-            let admin = try options.administration()
-            let schema = try perform { () throws(TenantAdministration.Failure) in
+            let schema = try options.administer { admin throws(TenantAdministration.Failure) in
                 try admin.setExtension(tenantSlug: tenant, resourceType: resource.rawValue, definition: definition)
             }
             print("Extension \(schema.id) for \(resource.rawValue) of \(tenant): \(schema.attributes.map { "\($0.name) (\($0.type.rawValue)\($0.multiValued ? ", multi-valued" : ""))" }.joined(separator: ", ")).")
@@ -67,8 +66,7 @@ struct ExtensionCommand: ParsableCommand {
         @Argument var tenant: String
 
         func run() throws {
-            let admin = try options.administration()
-            let extensions = try perform { () throws(TenantAdministration.Failure) in try admin.extensions(tenantSlug: tenant) }
+            let extensions = try options.administer { admin throws(TenantAdministration.Failure) in try admin.extensions(tenantSlug: tenant) }
             if extensions.isEmpty { print("No extensions: see scimctl extension set --help"); return }
             for (type, schema) in extensions {
                 print("\(type)  \(schema.id)  \(schema.attributes.map(\.name).joined(separator: ", "))")
@@ -83,8 +81,7 @@ struct ExtensionCommand: ParsableCommand {
         @Argument var urn: String
 
         func run() throws {
-            let admin = try options.administration()
-            try perform { () throws(TenantAdministration.Failure) in try admin.removeExtension(tenantSlug: tenant, urn: urn) }
+            try options.administer { admin throws(TenantAdministration.Failure) in try admin.removeExtension(tenantSlug: tenant, urn: urn) }
             print("Removed \(urn) from \(tenant).")
         }
     }

@@ -40,8 +40,7 @@ struct LogCommand: ParsableCommand {
         @Option(help: "Keep this many days.") var olderThanDays = 90
 
         func run() throws {
-            let admin = try options.administration()
-            let dropped = try perform { () throws(TenantAdministration.Failure) in try admin.purgeLog(olderThanDays: olderThanDays) }
+            let dropped = try options.administer { admin throws(TenantAdministration.Failure) in try admin.purgeLog(olderThanDays: olderThanDays) }
             print("Purged log rows older than \(olderThanDays) days (\(dropped) monthly partition(s) dropped).")
         }
     }

@@ -15,8 +15,7 @@ struct TenantCommand: ParsableCommand {
         @Flag(help: "Turn Enable SCIM on right away.") var enableScim = false
 
         func run() throws {
-            let admin = try options.administration()
-            let tenant = try perform { () throws(TenantAdministration.Failure) in
+            let tenant = try options.administer { admin throws(TenantAdministration.Failure) in
                 try admin.createTenant(slug: slug, name: name ?? slug, scimEnabled: enableScim)
             }
             print("Created tenant \(tenant.slug) (\(tenant.name)), SCIM \(tenant.scimEnabled ? "enabled" : "disabled").")
@@ -30,8 +29,7 @@ struct TenantCommand: ParsableCommand {
         @Flag(help: "Print a JSON array instead of a table.") var json = false
 
         func run() throws {
-            let admin = try options.administration()
-            let tenants = try perform { () throws(TenantAdministration.Failure) in try admin.tenants() }
+            let tenants = try options.administer { admin throws(TenantAdministration.Failure) in try admin.tenants() }
             if json {
                 printJSON(.array(tenants.map { tenant in
                     .object(JSONObject([("slug", .string(tenant.slug)), ("name", .string(tenant.name)),
@@ -55,8 +53,7 @@ struct TenantCommand: ParsableCommand {
         @Argument var slug: String
 
         func run() throws {
-            let admin = try options.administration()
-            let tenant = try perform { () throws(TenantAdministration.Failure) in try admin.tenant(slug: slug) }
+            let tenant = try options.administer { admin throws(TenantAdministration.Failure) in try admin.tenant(slug: slug) }
             print("Tenant:       \(tenant.slug) (\(tenant.name))")
             print("Enable SCIM:  \(tenant.scimEnabled ? "on" : "off")")
             print("Created:      \(tenant.createdAt)")

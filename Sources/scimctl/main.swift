@@ -41,8 +41,10 @@ struct GlobalOptions: ParsableArguments {
         return connection
     }
 
-    func administration() throws -> TenantAdministration {
-        TenantAdministration(connection: try connection())
+    /// Connects and runs one piece of tenant administration, its failure a message and exit status 1.
+    func administer<T>(_ body: (TenantAdministration) throws(TenantAdministration.Failure) -> T) throws -> T {
+        let admin = TenantAdministration(connection: try connection())
+        return try perform { () throws(TenantAdministration.Failure) in try body(admin) }
     }
 
     var origin: String {

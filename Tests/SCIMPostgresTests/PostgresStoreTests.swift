@@ -22,8 +22,8 @@ struct PostgresStoreTests {
         // Each file is idempotent on its own too, as a DBA may run it by hand.
         for migration in migrations { try connection.executeScript("set client_min_messages = warning; " + migration.sql) }
         // Append-only: a file changed after it was applied is refused, not run past.
-        var edited = try #require(migrations.first)
-        edited.sql += "\n-- an edit\n"
+        let first = try #require(migrations.first)
+        let edited = try #require(Migrator.Migration(fileName: first.name + ".sql", sql: first.sql + "\n-- an edit\n"))
         let error = #expect(throws: Migrator.ChangedMigration.self) {
             try Migrator(connection: connection, logger: TestDatabase.logger).migrate([edited])
         }

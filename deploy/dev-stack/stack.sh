@@ -232,6 +232,15 @@ stack_up() {
     nginx_start
 }
 
+db_running() {
+    [ -z "${DATABASE_URL:-}" ] || return 1
+    [ -f "$(pg_root)/data/PG_VERSION" ] && run_as_pg "$(pg_bin)/pg_ctl" -D "$(pg_root)/data" status >/dev/null 2>&1
+}
+
+nginx_running() {
+    [ -f "$LOCAL_DIR/nginx/nginx.pid" ] && kill -0 "$(cat "$LOCAL_DIR/nginx/nginx.pid")" 2>/dev/null
+}
+
 stack_down() {
     nginx_stop
     responder_stop

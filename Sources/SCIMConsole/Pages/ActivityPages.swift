@@ -41,17 +41,15 @@ struct ErrorsPage {
 
     init(user: ConsoleUser, summary: JSONObject, list: JSONObject, showingResolved: Bool, message: String? = nil) {
         layout = Layout(title: "Errors", section: "errors", user: user)
-        groups = (summary["items"]?.arrayValue ?? []).compactMap { item in
-            guard case .object(let group) = item else { return nil }
-            return Group(kind: ErrorsPage.kindLabel(group["kind"]?.stringValue), cause: group["cause"]?.stringValue ?? "",
+        groups = summary.listItems.map { group in
+            Group(kind: ErrorsPage.kindLabel(group["kind"]?.stringValue), cause: group["cause"]?.stringValue ?? "",
                          resources: group["resources"]?.intValue ?? 0, occurrences: group["occurrences"]?.intValue ?? 0,
                          suggestion: group["suggestion"]?.stringValue ?? "",
                          examples: (group["examples"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", "))
         }
         hasGroups = !groups.isEmpty
         let tenant = user.tenantSlug
-        errors = (list["items"]?.arrayValue ?? []).compactMap { item in
-            guard case .object(let error) = item else { return nil }
+        errors = list.listItems.map { error in
             func text(_ name: String) -> String { error[name]?.stringValue ?? "" }
             let resolvedBy = error["resolvedBy"]?.stringValue
             return Row(id: text("id"), kind: ErrorsPage.kindLabel(error["kind"]?.stringValue), cause: text("cause"),
@@ -109,16 +107,10 @@ struct LogsPage {
         var error: String?
     }
 
-    struct Choice {
-        let value: String
-        let label: String
-        let selected: Bool
-    }
-
     let layout: Layout
     let filter: Filter
-    let statusChoices: [Choice]
-    let resourceChoices: [Choice]
+    let statusChoices: [Option]
+    let resourceChoices: [Option]
     let entries: [Entry]
     let hasEntries: Bool
     let paging: Paging
@@ -127,11 +119,10 @@ struct LogsPage {
         layout = Layout(title: "Logs", section: "logs", user: user)
         self.filter = filter
         statusChoices = [("", "Any status"), ("2xx", "Succeeded (2xx)"), ("4xx", "Refused (4xx)"), ("5xx", "Failed (5xx)")]
-            .map { Choice(value: $0.0, label: $0.1, selected: $0.0 == filter.status) }
+            .map { Option(value: $0.0, label: $0.1, selected: $0.0 == filter.status) }
         resourceChoices = [("", "Any resource"), ("User", "Users"), ("Group", "Groups")]
-            .map { Choice(value: $0.0, label: $0.1, selected: $0.0 == filter.resourceType) }
-        entries = (log["items"]?.arrayValue ?? []).compactMap { item in
-            guard case .object(let entry) = item else { return nil }
+            .map { Option(value: $0.0, label: $0.1, selected: $0.0 == filter.resourceType) }
+        entries = log.listItems.map { entry in
             func text(_ name: String) -> String { entry[name]?.stringValue ?? "" }
             let status = entry["status"]?.intValue ?? 0
             let body = entry["requestBody"].flatMap { $0 == .null ? nil : $0.serialized() } ?? ""
@@ -207,8 +198,7 @@ struct AuditPage {
 
     init(user: ConsoleUser, changes list: JSONObject) {
         layout = Layout(title: "Audit", section: "audit", user: user)
-        changes = (list["items"]?.arrayValue ?? []).compactMap { item in
-            guard case .object(let change) = item else { return nil }
+        changes = list.listItems.map { change in
             func json(_ name: String) -> String { change[name].flatMap { $0 == .null ? nil : $0.serialized() } ?? "" }
             return Change(time: ConsoleFormat.time(change["changedAt"]?.stringValue), who: change["changedBy"]?.stringValue ?? "",
                           what: (change["kind"]?.stringValue ?? "").replacingUnderscoresWithSpaces,

@@ -30,13 +30,13 @@ struct DirectoryPage {
     init(user: ConsoleUser, users: JSONObject, groups: JSONObject, text: String) {
         layout = Layout(title: "Users and groups", section: "directory", user: user)
         self.text = text
-        people = (users["items"]?.arrayValue ?? []).compactMap(\.objectValue).map { person in
+        people = users.listItems.map { person in
             Person(username: person["username"]?.stringValue ?? "", displayName: person["displayName"]?.stringValue ?? "",
                    department: person["department"]?.stringValue ?? "—", active: person["active"]?.boolValue == true ? "Active" : "Inactive",
                    roles: DirectoryPage.roles(person), href: "/console/\(user.tenantSlug)/directory/users/\(person["id"]?.stringValue ?? "")")
         }
         hasPeople = !people.isEmpty
-        self.groups = (groups["items"]?.arrayValue ?? []).compactMap(\.objectValue).map { group in
+        self.groups = groups.listItems.map { group in
             let roles = (group["roles"]?.arrayValue ?? []).compactMap(\.stringValue)
             return Group(displayName: group["displayName"]?.stringValue ?? "", members: group["members"]?.intValue ?? 0,
                          roles: roles.isEmpty ? "—" : roles.joined(separator: ", "))

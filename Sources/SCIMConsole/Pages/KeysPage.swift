@@ -47,9 +47,7 @@ struct KeysPage {
 
     init(user: ConsoleUser, keys: JSONObject, nowEpoch: Double, form: Form = Form(), created: CreatedKey? = nil, message: String? = nil) {
         layout = Layout(title: "API Keys", section: "keys", user: user)
-        let items = keys["items"]?.arrayValue ?? []
-        self.keys = items.compactMap { item -> Row? in
-            guard case .object(let key) = item else { return nil }
+        self.keys = keys.listItems.map { key in
             func text(_ name: String) -> String? { key[name]?.stringValue }
             let id = text("id") ?? ""
             let revoked = text("revokedAt") != nil

@@ -1,5 +1,6 @@
 import Foundation
 import SCIMAdmin
+import SCIMCore
 
 /// What every signed-in page shows around its content: the tenant, the person, the navigation
 /// (the guide's Administration > SCIM and Data Access > API Keys, and the rest), sign-out.
@@ -40,6 +41,18 @@ struct Layout {
         self.signedIn = false
         self.nav = []
     }
+}
+
+/// One choice of a select list or a set of checkboxes.
+struct Option {
+    let value: String
+    let label: String
+    let selected: Bool
+}
+
+extension JSONObject {
+    /// The objects of an admin-layer listing (`{"items": [...]}`).
+    var listItems: [JSONObject] { (self["items"]?.arrayValue ?? []).compactMap(\.objectValue) }
 }
 
 /// How the console shows values.

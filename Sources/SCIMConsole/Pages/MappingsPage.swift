@@ -4,12 +4,6 @@ import SCIMCore
 /// Administration > SCIM mappings: column, department and group-role mappings, each change
 /// previewed (a dry run) before it is saved, and the re-apply job's progress after.
 struct MappingsPage {
-    struct Option {
-        let value: String
-        let label: String
-        let selected: Bool
-    }
-
     struct ColumnRow {
         let scimPath: String
         let field: String
@@ -98,18 +92,17 @@ struct MappingsPage {
         layout = Layout(title: "Mappings", section: "mappings", user: user)
         let base = "/console/\(user.tenantSlug)/mappings"
         self.base = base
-        func items(_ page: JSONObject) -> [JSONObject] { (page["items"]?.arrayValue ?? []).compactMap(\.objectValue) }
-        self.columns = items(columns).map { mapping in
+        self.columns = columns.listItems.map { mapping in
             ColumnRow(scimPath: mapping["scimPath"]?.stringValue ?? "", field: mapping["field"]?.stringValue ?? "",
                       transforms: (mapping["transforms"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", "),
                       defaultValue: mapping["defaultValue"]?.stringValue ?? "",
                       deleteAction: "\(base)/column/\(mapping["id"]?.stringValue ?? "")/delete")
         }
-        self.departments = items(departments).map { mapping in
+        self.departments = departments.listItems.map { mapping in
             DepartmentRow(sourceValue: mapping["sourceValue"]?.stringValue ?? "", department: mapping["department"]?.stringValue ?? "",
                           deleteAction: "\(base)/department/\(mapping["id"]?.stringValue ?? "")/delete")
         }
-        self.groupRoles = items(groupRoles).map { mapping in
+        self.groupRoles = groupRoles.listItems.map { mapping in
             let by = mapping["matchBy"]?.stringValue ?? "displayName"
             let groups = (mapping["groups"]?.arrayValue ?? []).compactMap { $0.objectValue?["displayName"]?.stringValue }
             return GroupRoleRow(match: (by == "displayName" ? "" : by + " ") + (mapping["matchValue"]?.stringValue ?? ""),
@@ -118,14 +111,14 @@ struct MappingsPage {
                                 deleteAction: "\(base)/group-role/\(mapping["id"]?.stringValue ?? "")/delete")
         }
         let fields = ApplicationField.builtIn.map(\.name)
-            + items(customFields).compactMap { $0["name"]?.stringValue.map { ApplicationField.customPrefix + $0 } }
+            + customFields.listItems.compactMap { $0["name"]?.stringValue.map { ApplicationField.customPrefix + $0 } }
         fieldOptions = fields.map { Option(value: $0, label: $0, selected: $0 == form.field) }
-        departmentOptions = items(departmentList).compactMap { $0["name"]?.stringValue }
+        departmentOptions = departmentList.listItems.compactMap { $0["name"]?.stringValue }
             .map { Option(value: $0, label: $0, selected: $0 == form.department) }
-        roleOptions = items(roleList).compactMap { $0["name"]?.stringValue }.map { Option(value: $0, label: $0, selected: $0 == form.role) }
+        roleOptions = roleList.listItems.compactMap { $0["name"]?.stringValue }.map { Option(value: $0, label: $0, selected: $0 == form.role) }
         matchByOptions = [("displayName", "Group name"), ("externalId", "External id"), ("id", "SCIM id")]
             .map { Option(value: $0.0, label: $0.1, selected: $0.0 == form.matchBy) }
-        groupNames = items(groups).compactMap { $0["displayName"]?.stringValue }
+        groupNames = groups.listItems.compactMap { $0["displayName"]?.stringValue }
         transformOptions = ColumnMapping.Transform.allCases.map(\.rawValue)
             .map { Option(value: $0, label: $0, selected: form.transforms.contains($0)) }
         let policy = settings["unmappedDepartment"]?.stringValue ?? "record_error"

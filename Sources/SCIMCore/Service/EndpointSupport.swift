@@ -1,3 +1,44 @@
+/// `/Users` and `/Groups`: each made of the support for its resource type.
+protocol ResourceEndpoints {
+    init(support: EndpointSupport)
+    var support: EndpointSupport { get }
+    func create(_ context: RequestContext) throws(SCIMError) -> HTTPResponse
+    func get(id: String, _ context: RequestContext) throws(SCIMError) -> HTTPResponse
+    func list(_ query: ListQuery, _ context: RequestContext) throws(SCIMError) -> HTTPResponse
+    func replace(id: String, _ context: RequestContext) throws(SCIMError) -> HTTPResponse
+    func patch(id: String, _ context: RequestContext) throws(SCIMError) -> HTTPResponse
+    func delete(id: String, _ context: RequestContext) throws(SCIMError) -> HTTPResponse
+}
+
+extension ResourceEndpoints {
+    init(_ resourceType: ResourceTypeDefinition) { self.init(support: EndpointSupport(resourceType)) }
+    var normalizer: ResourceNormalizer { support.normalizer }
+    var patchEngine: PatchEngine { support.patchEngine }
+
+    /// The collection (`/Users`) or one member (`/Users/{id}`), by method.
+    func serve(id: String?, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
+        let path = support.resourceType.endpoint
+        guard let id else {
+            try context.request.requireMethod(in: "GET, POST", on: path)
+            return context.request.method.uppercased() == "GET"
+                ? try list(ListQuery(request: context.request, maxCount: context.maxListCount), context) : try create(context)
+        }
+        try context.request.requireMethod(in: "GET, PUT, PATCH, DELETE", on: path + "/{id}")
+        switch context.request.method.uppercased() {
+        case "GET": return try get(id: id, context)
+        case "PUT": return try replace(id: id, context)
+        case "PATCH": return try patch(id: id, context)
+        default: return try delete(id: id, context)
+        }
+    }
+
+    /// `POST /Users/.search` (RFC 7644 §3.4.3): the query travels in a SearchRequest body.
+    func search(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
+        try context.request.requireMethod(in: "POST", on: support.resourceType.endpoint + "/.search")
+        return try list(EndpointSupport.searchQuery(context), context)
+    }
+}
+
 /// What the `/Users` and `/Groups` endpoints share: rendering, ETag checks, list responses.
 struct EndpointSupport {
     let resourceType: ResourceTypeDefinition

@@ -1,14 +1,8 @@
 /// `/Groups`. Members live in a join table: PATCH turns member operations into set operations on
 /// it (RFC 7644 §3.5.2; ENTRA.md §1.7), so a one-member change costs the same in any group, and
 /// members are read only when the response includes them.
-struct GroupEndpoints {
+struct GroupEndpoints: ResourceEndpoints {
     let support: EndpointSupport
-    var normalizer: ResourceNormalizer { support.normalizer }
-    var patchEngine: PatchEngine { support.patchEngine }
-
-    init(_ resourceType: ResourceTypeDefinition) {
-        support = EndpointSupport(resourceType)
-    }
 
     func create(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
         let body = try RequestBody.resource(context.request, schema: support.resourceType.schema.id)
@@ -30,14 +24,6 @@ struct GroupEndpoints {
         else { throw support.notFound(id) }
         if let notModified = support.notModified(stored, context) { return notModified }
         return support.response(stored, context, projection: projection)
-    }
-
-    func list(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        try list(ListQuery(request: context.request, maxCount: context.maxListCount), context)
-    }
-
-    func search(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        try list(EndpointSupport.searchQuery(context), context)
     }
 
     func list(_ query: ListQuery, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {

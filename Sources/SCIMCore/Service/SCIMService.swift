@@ -180,41 +180,16 @@ public final class SCIMService {
     }
 
     private func dispatch(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        let method = context.request.method.uppercased()
         let users = UserEndpoints(context.schemas.user)
         let groups = GroupEndpoints(context.schemas.group)
         func only(_ allowed: String, _ what: String) throws(SCIMError) {
             try context.request.requireMethod(in: allowed, on: what)
         }
         switch context.route.resource {
-        case .users(nil):
-            try only("GET, POST", "/Users")
-            return method == "GET" ? try users.list(context) : try users.create(context)
-        case .users(let id?):
-            try only("GET, PUT, PATCH, DELETE", "/Users/{id}")
-            switch method {
-            case "GET": return try users.get(id: id, context)
-            case "PUT": return try users.replace(id: id, context)
-            case "PATCH": return try users.patch(id: id, context)
-            default: return try users.delete(id: id, context)
-            }
-        case .usersSearch:
-            try only("POST", "/Users/.search")
-            return try users.search(context)
-        case .groups(nil):
-            try only("GET, POST", "/Groups")
-            return method == "GET" ? try groups.list(context) : try groups.create(context)
-        case .groups(let id?):
-            try only("GET, PUT, PATCH, DELETE", "/Groups/{id}")
-            switch method {
-            case "GET": return try groups.get(id: id, context)
-            case "PUT": return try groups.replace(id: id, context)
-            case "PATCH": return try groups.patch(id: id, context)
-            default: return try groups.delete(id: id, context)
-            }
-        case .groupsSearch:
-            try only("POST", "/Groups/.search")
-            return try groups.search(context)
+        case .users(let id): return try users.serve(id: id, context)
+        case .usersSearch: return try users.search(context)
+        case .groups(let id): return try groups.serve(id: id, context)
+        case .groupsSearch: return try groups.search(context)
         case .bulk:
             try only("POST", "/Bulk")
             return try BulkEndpoint().run(context) { (inner) throws(SCIMError) -> HTTPResponse in try dispatch(inner) }

@@ -1,12 +1,6 @@
 /// `/Users` (RFC 7644 §3.3 to §3.6) on top of the store.
-struct UserEndpoints {
+struct UserEndpoints: ResourceEndpoints {
     let support: EndpointSupport
-    var normalizer: ResourceNormalizer { support.normalizer }
-    var patchEngine: PatchEngine { support.patchEngine }
-
-    init(_ resourceType: ResourceTypeDefinition) {
-        support = EndpointSupport(resourceType)
-    }
 
     func create(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
         let body = try RequestBody.resource(context.request, schema: support.resourceType.schema.id)
@@ -25,15 +19,6 @@ struct UserEndpoints {
         else { throw support.notFound(id) }
         if let notModified = support.notModified(stored, context) { return notModified }
         return support.response(stored, context, projection: try support.projection(context))
-    }
-
-    func list(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        try list(ListQuery(request: context.request, maxCount: context.maxListCount), context)
-    }
-
-    /// `POST /Users/.search` (RFC 7644 §3.4.3): the query travels in a SearchRequest body.
-    func search(_ context: RequestContext) throws(SCIMError) -> HTTPResponse {
-        try list(EndpointSupport.searchQuery(context), context)
     }
 
     func list(_ query: ListQuery, _ context: RequestContext) throws(SCIMError) -> HTTPResponse {
