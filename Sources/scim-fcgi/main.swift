@@ -5,6 +5,7 @@ import SCIMConsole
 import SCIMCore
 import SCIMFastCGI
 import SCIMPostgres
+import SCIMSettings
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,61 +28,70 @@ struct SCIMResponder: ParsableCommand {
     var inherit = false
 
     @Option(help: "Worker processes [SCIM_WORKERS] (default 4).")
-    var workers: Int?
+    var workers: String?
 
     @Option(help: "Octal permissions of a unix socket [SCIM_SOCKET_MODE] (default 660).")
     var socketMode: String?
 
     @Option(help: "Listen backlog [SCIM_BACKLOG] (default 1024).")
-    var backlog: Int32?
+    var backlog: String?
 
     @Option(help: "Write the supervisor's pid to this file [SCIM_PID_FILE].")
     var pidFile: String?
 
-    mutating func run() throws {
-        let env = Environment.current
-        let level = Logger.Level(rawValue: env["SCIM_LOG_LEVEL"] ?? "info") ?? .info
-        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
-        let logger = Logger(label: "scim-fcgi")
+    @Option(help: "The environment file to read [SCIM_CONFIG_FILE] (default /etc/scim/scim.env when it exists).")
+    var config: String?
 
-        guard let databaseURL = DatabaseLocation.resolve(environment: env) else {
-            throw ValidationError(DatabaseLocation.missingMessage)
+    @Flag(help: "Check the settings, print them, and exit (0 when they are good).")
+    var checkConfig = false
+
+    mutating func run() throws {
+        var settings: Settings
+        let options: ResponderOptions
+        do {
+            settings = try Settings.load(environment: Environment.current, file: config)
+            settings.set("SCIM_LISTEN", listen, origin: "--listen")
+            settings.set("SCIM_INHERIT", inherit ? "on" : nil, origin: "--inherit")
+            settings.set("SCIM_WORKERS", workers, origin: "--workers")
+            settings.set("SCIM_SOCKET_MODE", socketMode, origin: "--socket-mode")
+            settings.set("SCIM_BACKLOG", backlog, origin: "--backlog")
+            settings.set("SCIM_PID_FILE", pidFile, origin: "--pid-file")
+            options = try ResponderOptions(settings)
+        } catch {
+            throw ValidationError(error.description)
         }
-        let workerCount = workers ?? env["SCIM_WORKERS"].flatMap { Int($0) } ?? 4
-        // One tenant may hold half the workers while others are served (FairShare), and every
-        // request stops within its deadline: below nginx's 30 s fastcgi_read_timeout, so the
-        // client gets a SCIM 503 rather than a gateway error.
-        let fairShare = FairShare(cap: try Self.positiveInteger(env, "SCIM_TENANT_MAX_WORKERS", default: max(1, workerCount / 2)))
-        let deadlineSeconds = try Self.positiveInteger(env, "SCIM_REQUEST_DEADLINE_SECONDS", default: 25)
-        let usePrepared = (env["SCIM_DB_PREPARED_STATEMENTS"] ?? "on") != "off"
-        // Below nginx's 30 s fastcgi_read_timeout, so a slow query is a SCIM 503, not a gateway timeout.
-        let statementTimeout = env["SCIM_DB_STATEMENT_TIMEOUT_MS"].flatMap { Int($0) } ?? 10_000
-        var serviceConfiguration = SCIMService.Configuration()
-        serviceConfiguration.publicOrigin = env["SCIM_PUBLIC_URL"].flatMap { url in
-            var origin = Substring(url)
-            while origin.last == "/" { origin = origin.dropLast() }
-            return origin.isEmpty ? nil : String(origin)
+        if checkConfig {
+            print(options.summary)
+            return
         }
-        if let limit = env["SCIM_MAX_BODY_BYTES"].flatMap({ Int($0) }) { serviceConfiguration.maxBodyBytes = limit }
-        if let limit = env["SCIM_MAX_PAGE_SIZE"].flatMap({ Int($0) }), limit > 0 { serviceConfiguration.maxListCount = limit }
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: options.logLevel) }
+        let logger = Logger(label: "scim-fcgi")
+        let databaseURL = options.databaseURL
+        let workerCount = options.workers
+        let fairShare = FairShare(cap: options.tenantMaxWorkers)
+        let deadlineSeconds = options.requestDeadlineSeconds
+        let usePrepared = options.preparedStatements
+        let statementTimeout = options.statementTimeoutMilliseconds
+        let serviceConfiguration = options.service
 
         try FastCGI.initialize()
         let listenFD: Int32
-        if let address = listen ?? env["SCIM_LISTEN"], !address.isEmpty, !inherit {
-            listenFD = try FastCGI.openSocket(address, backlog: backlog ?? env["SCIM_BACKLOG"].flatMap { Int32($0) } ?? 1024)
-            if address.hasPrefix("/") {
-                let mode = mode_t(socketMode ?? env["SCIM_SOCKET_MODE"] ?? "660", radix: 8) ?? 0o660
-                chmod(address, mode)
-            }
-        } else if inherit || env["SCIM_INHERIT"] == "1" || FastCGI.standardInputIsListeningSocket {
+        switch options.listen {
+        case .address(let address):
+            listenFD = try FastCGI.openSocket(address, backlog: options.backlog)
+            if address.hasPrefix("/") { chmod(address, mode_t(options.socketMode)) }
+        case .inherited:
             guard FastCGI.standardInputIsListeningSocket else {
                 throw ValidationError("--inherit: fd 0 is not a listening socket.")
             }
             listenFD = 0
-        } else {
-            throw ValidationError("Give --listen (or SCIM_LISTEN), or start me with a listening socket on fd 0.")
+        case .none:
+            guard FastCGI.standardInputIsListeningSocket else {
+                throw ValidationError("Give --listen (or SCIM_LISTEN), or start me with a listening socket on fd 0.")
+            }
+            listenFD = 0
         }
-        if let path = pidFile ?? env["SCIM_PID_FILE"] {
+        if let path = options.pidFile {
             writePidFile(path)
         }
         let maxBody = serviceConfiguration.maxBodyBytes
@@ -111,13 +121,6 @@ struct SCIMResponder: ParsableCommand {
         }
         let status = supervisor.run()
         throw ExitCode(status)
-    }
-
-    /// A setting that must be a whole number above zero when given: a bad value stops the start.
-    static func positiveInteger(_ env: [String: String], _ name: String, default value: Int) throws -> Int {
-        guard let text = env[name], !text.isEmpty else { return value }
-        guard let number = Int(text), number > 0 else { throw ValidationError("\(name)=\(text): expected a whole number above 0.") }
-        return number
     }
 
     private func writePidFile(_ path: String) {

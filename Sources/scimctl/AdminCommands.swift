@@ -29,12 +29,12 @@ struct AdminCommand: ParsableCommand {
     @Flag(help: "Show what a mapping change would do, and save nothing.") var dryRun = false
 
     func run() throws {
-        let api = AdminJSONAPI(store: try global.store(), publicOrigin: global.origin)
+        let api = AdminJSONAPI(store: try global.store(), publicOrigin: try global.origin)
         let parts = path.split(separator: "?", maxSplits: 1)
         var query = parts.count > 1 ? HTTPRequest.parseQuery(String(parts[1])) : []
         if dryRun { query.append((name: "dryRun", value: "true")) }
         let request = HTTPRequest(method: method.uppercased(), path: String(parts.first ?? ""), query: query,
-                                  body: Array((data ?? "").utf8), origin: global.origin)
+                                  body: Array((data ?? "").utf8), origin: try global.origin)
         let response = api.handleAsOwner(tenantSlug: tenant, request, actor: global.actor)
         let text = response.body.isEmpty ? "" : String(decoding: response.body, as: UTF8.self)
         if response.status >= 400 {
@@ -57,7 +57,7 @@ struct ReapplyCommand: ParsableCommand {
 
     func run() throws {
         let store = try global.store()
-        let api = AdminJSONAPI(store: store, publicOrigin: global.origin)
+        let api = AdminJSONAPI(store: store, publicOrigin: try global.origin)
         // A job of its own, so the run covers every user even when none was pending.
         let started = api.handleAsOwner(tenantSlug: tenant, HTTPRequest(method: "POST", path: "jobs"), actor: global.actor)
         guard started.status < 400 else {

@@ -9,7 +9,7 @@ extension GlobalOptions {
     /// Who scimctl acts as in the audit trail: the operating-system user.
     var actor: String { "scimctl:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")" }
 
-    var endpointBase: String { "\(origin)/scim/v2/" }
+    var endpointBase: String { get throws { "\(try origin)/scim/v2/" } }
 
     func store() throws -> PostgresStore {
         PostgresStore(connection: try connection(), logger: Logger(label: "scimctl"))
@@ -48,7 +48,7 @@ struct ConsoleCommand: ParsableCommand {
             let invited = try options.administer(tenant) { (admin) throws(SCIMError) in
                 try admin.inviteConsoleUser(try ConsoleInvite(email: email, tokenHash: secret.hash))
             }
-            let url = "\(options.origin)\(ConsoleInviteLink.path(tenantSlug: tenant, token: secret))"
+            let url = "\(try options.origin)\(ConsoleInviteLink.path(tenantSlug: tenant, token: secret))"
             print("Invited \(invited.email) to the console of \(tenant). Send them this link (single use, valid 24 hours):")
             print("  \(url)")
             print("CONSOLE_INVITE_URL=\(url)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SCIMPostgres
+import SCIMSettings
 
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply the SQL migrations of deploy/sql that are not applied yet.")

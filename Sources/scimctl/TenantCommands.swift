@@ -19,7 +19,7 @@ struct TenantCommand: ParsableCommand {
                 try admin.createTenant(slug: slug, name: name ?? slug, scimEnabled: enableScim)
             }
             print("Created tenant \(tenant.slug) (\(tenant.name)), SCIM \(tenant.scimEnabled ? "enabled" : "disabled").")
-            print("SCIM_URL=\(options.endpoint(tenant.slug))")
+            print("SCIM_URL=\(try options.endpoint(tenant.slug))")
         }
     }
 
@@ -31,10 +31,10 @@ struct TenantCommand: ParsableCommand {
         func run() throws {
             let tenants = try options.administer { admin throws(TenantAdministration.Failure) in try admin.tenants() }
             if json {
-                printJSON(.array(tenants.map { tenant in
+                printJSON(.array(try tenants.map { tenant in
                     .object(JSONObject([("slug", .string(tenant.slug)), ("name", .string(tenant.name)),
                                         ("scimEnabled", .bool(tenant.scimEnabled)), ("createdAt", .string(tenant.createdAt)),
-                                        ("endpointUrl", .string(options.endpoint(tenant.slug)))]))
+                                        ("endpointUrl", .string(try options.endpoint(tenant.slug)))]))
                 }))
                 return
             }
@@ -57,8 +57,8 @@ struct TenantCommand: ParsableCommand {
             print("Tenant:       \(tenant.slug) (\(tenant.name))")
             print("Enable SCIM:  \(tenant.scimEnabled ? "on" : "off")")
             print("Created:      \(tenant.createdAt)")
-            print("Endpoint URL: \(options.endpoint(tenant.slug))")
-            print("SCIM_URL=\(options.endpoint(tenant.slug))")
+            print("Endpoint URL: \(try options.endpoint(tenant.slug))")
+            print("SCIM_URL=\(try options.endpoint(tenant.slug))")
         }
     }
 }
@@ -80,8 +80,9 @@ struct SCIMSwitch: ParsableCommand {
     }
 
     static func set(_ options: GlobalOptions, _ slug: String, _ enabled: Bool) throws {
+        let endpointBase = try options.endpointBase
         let settings = try options.administer(slug) { (admin) throws(SCIMError) in
-            try admin.updateSettings(SettingsChange(scimEnabled: enabled), endpointBase: options.endpointBase)
+            try admin.updateSettings(SettingsChange(scimEnabled: enabled), endpointBase: endpointBase)
         }
         print("SCIM is now \(settings["scimEnabled"]?.boolValue == true ? "enabled" : "disabled") for \(slug).")
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SCIMCore
 import SCIMPostgres
+import SCIMSettings
 
 /// The administrator's command line: schema migrations, tenants, the Enable SCIM switch, API keys.
 struct SCIMControl: ParsableCommand {
@@ -25,10 +26,23 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Public origin of the SCIM endpoint, e.g. https://scim.example.com [SCIM_PUBLIC_URL]; the quickstart records its own.")
     var publicURL: String?
 
+    @Option(help: "The environment file to read [SCIM_CONFIG_FILE] (default /etc/scim/scim.env when it exists).")
+    var config: String?
+
+    /// The environment file, the environment, then the flags; a bad file stops the command.
+    func settings() throws -> Settings {
+        do {
+            var settings = try Settings.load(environment: ProcessInfo.processInfo.environment, file: config)
+            settings.set("SCIM_ADMIN_DATABASE_URL", databaseURL, origin: "--database-url")
+            settings.set("SCIM_PUBLIC_URL", publicURL, origin: "--public-url")
+            return settings
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
     func connection() throws -> PostgresConnection {
-        var environment = ProcessInfo.processInfo.environment
-        if let databaseURL { environment["SCIM_ADMIN_DATABASE_URL"] = databaseURL }
-        guard let url = DatabaseLocation.resolve(environment: environment, admin: true) else {
+        guard let url = DatabaseLocation.resolve(environment: try settings().environment, admin: true) else {
             throw ValidationError(DatabaseLocation.missingMessage)
         }
         let connection = PostgresConnection(conninfo: url, usePreparedStatements: false)
@@ -48,12 +62,16 @@ struct GlobalOptions: ParsableArguments {
     }
 
     var origin: String {
-        let configured = publicURL ?? ProcessInfo.processInfo.environment["SCIM_PUBLIC_URL"]
-            ?? DatabaseLocation.localFile(".local/public_url") ?? "https://localhost"
-        return configured.hasSuffix("/") ? String(configured.dropLast()) : configured
+        get throws {
+            do {
+                return try settings().origin("SCIM_PUBLIC_URL") ?? DatabaseLocation.localFile(".local/public_url") ?? "https://localhost"
+            } catch let error as SettingsError {
+                throw ValidationError(error.description)
+            }
+        }
     }
 
-    func endpoint(_ slug: String) -> String { "\(origin)/scim/v2/\(slug)" }
+    func endpoint(_ slug: String) throws -> String { "\(try origin)/scim/v2/\(slug)" }
 }
 
 /// Prints one JSON document (for scripts: `--json` on list commands).

@@ -33,7 +33,8 @@ enum Stack {
     /// posix_spawn and waitpid rather than Foundation's Process, whose waitUntilExit can miss the
     /// child's exit on Linux and hang.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], expectSuccess: Bool = true) throws -> (status: Int32, output: String) {
+    static func run(_ executable: String, _ arguments: [String], expectSuccess: Bool = true, environment extra: [String: String] = [:],
+                    includeErrors: Bool = false) throws -> (status: Int32, output: String) {
         let outputPath = NSTemporaryDirectory() + "scim-e2e-\(UUID().uuidString).out"
         defer { unlink(outputPath) }
         var actions = posix_spawn_file_actions_t()
@@ -41,11 +42,19 @@ enum Stack {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        if includeErrors {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(extra) { $1 }
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
         guard spawned == 0 else {
             Issue.record("cannot run \(executable): errno \(spawned)")
             throw StackMissing()
@@ -64,6 +73,13 @@ enum Stack {
         let (_, project) = try require()
         let binary = environment["SCIM_TEST_SCIMCTL"] ?? "\(project)/.build/release/scimctl"
         return try run(binary, arguments).output
+    }
+
+    /// A program built beside scimctl (`scim-fcgi`).
+    static func binary(_ name: String) throws -> String {
+        let (_, project) = try require()
+        let scimctl = environment["SCIM_TEST_SCIMCTL"] ?? "\(project)/.build/release/scimctl"
+        return String(scimctl.dropLast("scimctl".count)) + name
     }
 
     static func quickstart(_ arguments: String...) throws {

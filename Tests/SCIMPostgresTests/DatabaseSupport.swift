@@ -4,6 +4,7 @@ import Testing
 @testable import SCIMAdmin
 @testable import SCIMCore
 @testable import SCIMPostgres
+import SCIMSettings
 
 /// The database the integration tests use: `SCIM_TEST_DATABASE_URL` (set by deploy/test.sh), else
 /// `DATABASE_URL`, else the quickstart's local cluster. Under CI=true these tests always run.

@@ -10,6 +10,9 @@ PG_PORT="${SCIM_PG_PORT:-54329}"
 HTTP_LISTEN="${SCIM_HTTP_LISTEN:-127.0.0.1:8080}"
 WORKERS="${SCIM_WORKERS:-4}"
 BUILD_CONFIG="${SCIM_BUILD_CONFIG:-release}"
+# The dev stack is configured by its environment alone: a server's /etc/scim/scim.env on the same
+# machine (an installed package) must not reach it. Name a file here to try one.
+export SCIM_CONFIG_FILE="${SCIM_CONFIG_FILE:-/dev/null}"
 DEB_PACKAGES=(postgresql postgresql-contrib libpq-dev libfcgi-dev nginx curl ca-certificates openssl python3 python3-venv)
 
 say() { printf '==> %s\n' "$*" >&2; }

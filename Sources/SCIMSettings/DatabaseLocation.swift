@@ -45,6 +45,17 @@ public enum DatabaseLocation {
         return nil
     }
 
+    /// The connection string without its password, for printing.
+    public static func redacted(_ conninfo: String) -> String {
+        if let scheme = conninfo.firstRange(of: "://") {
+            let rest = conninfo[scheme.upperBound...]
+            guard let at = rest.firstIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else { return conninfo }
+            return String(conninfo[..<colon]) + ":***" + String(rest[at...])
+        }
+        return conninfo.split(separator: " ").map { $0.lowercased().hasPrefix("password=") ? "password=***" : String($0) }
+            .joined(separator: " ")
+    }
+
     public static let missingMessage = "No database configured: set DATABASE_URL (for example postgresql://user@host/db), "
         + "or run ./deploy/quickstart.sh, which creates a local cluster and records it in \(localFile)."
 
