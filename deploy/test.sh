@@ -68,6 +68,15 @@ if [ $# -eq 0 ]; then
     [ "$upgrade_status" -eq 0 ] || say "the upgrade test failed; see $LOG_DIR/upgrade-output.log"
 fi
 
+# Socket activation as deploy/systemd/ uses it: systemd-socket-activate, and restarts under load.
+activation_status=0
+if [ $# -eq 0 ]; then
+    say "socket activation: systemd-socket-activate, and three restarts under load"
+    Tests/Operations/socket-activation.sh >"$LOG_DIR/socket-activation.log" 2>&1 || activation_status=$?
+    grep -E '^(==>|   |restart|service|error)' "$LOG_DIR/socket-activation.log" | head -20 || true
+    [ "$activation_status" -eq 0 ] || say "the socket activation test failed; see $LOG_DIR/socket-activation.log"
+fi
+
 # With a --filter (or any argument) only the tests asked for run; the full run adds the sanitizer
 # pass and a short fuzz run. SCIM_TEST_FUZZ_SECONDS sets the fuzzing time per target (default 30).
 extra_status=0
@@ -106,4 +115,5 @@ if [ $# -eq 0 ]; then
     unset SCIM_RESPONDER_BINARY ASAN_OPTIONS
     responder_start
 fi
-[ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$browser_status" -eq 0 ] && [ "$upgrade_status" -eq 0 ] && [ "$extra_status" -eq 0 ]
+[ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$browser_status" -eq 0 ] && [ "$upgrade_status" -eq 0 ] \
+    && [ "$activation_status" -eq 0 ] && [ "$extra_status" -eq 0 ]

@@ -17,6 +17,24 @@ public enum FastCGI {
     /// True when fd 0 is a listening socket handed over by spawn-fcgi or systemd.
     public static var standardInputIsListeningSocket: Bool { FCGX_IsCGI() == 0 }
 
+    /// The socket systemd passed (socket activation: `LISTEN_PID` names this process and
+    /// `LISTEN_FDS` counts the sockets from fd 3), or nil when it passed none. The variables are
+    /// removed, so nothing this process starts takes the socket for its own.
+    public static func systemdSocket(environment: [String: String]) throws(Failure) -> Int32? {
+        guard let pid = environment["LISTEN_PID"], let count = environment["LISTEN_FDS"], Int32(pid) == getpid() else { return nil }
+        for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] { unsetenv(name) }
+        guard count == "1" else {
+            throw Failure(description: "systemd passed \(count) sockets (LISTEN_FDS); the responder serves one: give its socket unit one ListenStream=.")
+        }
+        let fd: Int32 = 3
+        var listening: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0, listening == 1 else {
+            throw Failure(description: "the socket systemd passed (fd 3) is not listening: the socket unit needs Accept=no.")
+        }
+        return fd
+    }
+
     /// Opens a unix socket (a path) or a TCP socket (`host:port` or `:port`) to listen on.
     public static func openSocket(_ address: String, backlog: Int32) throws(Failure) -> Int32 {
         if address.hasPrefix("/") { unlink(address) }

@@ -21,6 +21,8 @@ public struct WorkerLoop {
         self.logger = logger
     }
 
+    static let drainNanoseconds: Int64 = 1_000_000_000
+
     /// `idle` runs whenever a quarter second passes without a request (background work).
     public func run(_ handler: Handler, idle: () -> Void = {}) -> Int32 {
         let flags = fcntl(listenFD, F_GETFL)
@@ -31,25 +33,29 @@ public struct WorkerLoop {
         sigaddset(&stopSignals, SIGINT)
         sigprocmask(SIG_BLOCK, &stopSignals, nil)
         let slot = FastCGIRequestSlot(listenFD: listenFD)
-        var stopping = false
+        var stoppingSince: Int64?
         var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
         while true {
-            let ready = poll(&fds, 1, stopping ? 0 : 250)
+            let ready = poll(&fds, 1, stoppingSince != nil ? 0 : 250)
             if ready < 0 {
                 if errno == EINTR { continue }
                 logger.critical("poll failed", metadata: ["errno": "\(errno)"])
                 return 1
             }
-            if !stopping {
+            if stoppingSince == nil {
                 var pending = sigset_t()
                 sigpending(&pending)
-                stopping = sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1
+                if sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1 { stoppingSince = monotonicNanoseconds() }
             }
+            // A stopping worker serves what is already queued, for a second at most: a socket that
+            // outlives it (systemd's socket unit, the supervisor's fresh workers after SIGHUP) keeps
+            // the rest queued for the next, and a steady load cannot hold the stop off for ever.
+            if let since = stoppingSince, monotonicNanoseconds() - since > Self.drainNanoseconds { return 0 }
             if fds[0].revents & Int16(POLLIN) != 0, slot.accept() {
                 serve(slot, handler)
                 continue
             }
-            if stopping { return 0 }
+            if stoppingSince != nil { return 0 }
             if ready == 0 { idle() }
         }
     }

@@ -16,9 +16,10 @@ struct SCIMResponder: ParsableCommand {
         commandName: "scim-fcgi",
         abstract: "SCIM 2.0 FastCGI responder (behind nginx).",
         discussion: """
-            Listens on --listen (a unix socket path or host:port), or on an already open listening socket \
-            on fd 0 as spawn-fcgi and systemd hand over. Every option can also be set by the environment \
-            variable named in its help. The database is DATABASE_URL, or the quickstart's local cluster.
+            Listens on --listen (a unix socket path or host:port), on the socket a systemd socket unit passes \
+            (LISTEN_FDS), or on a listening socket on fd 0 as spawn-fcgi hands over. Every option can also be \
+            set by the environment variable named in its help, or in the environment file (/etc/scim/scim.env). \
+            The database is DATABASE_URL, or the quickstart's local cluster.
             """)
 
     @Option(help: "Unix socket path or host:port to listen on [SCIM_LISTEN]. Omit to use a socket inherited on fd 0.")
@@ -76,18 +77,23 @@ struct SCIMResponder: ParsableCommand {
 
         try FastCGI.initialize()
         let listenFD: Int32
-        switch options.listen {
-        case .address(let address):
+        let systemdSocket = try FastCGI.systemdSocket(environment: Environment.current)
+        switch (options.listen, systemdSocket) {
+        case (.address(let address), nil):
             listenFD = try FastCGI.openSocket(address, backlog: options.backlog)
             if address.hasPrefix("/") { chmod(address, mode_t(options.socketMode)) }
-        case .inherited:
+        case (.address(let address), _?):
+            throw ValidationError("systemd passed a socket, and SCIM_LISTEN (or --listen) names \(address): use one of them.")
+        case (_, let fd?):
+            listenFD = fd
+        case (.inherited, nil):
             guard FastCGI.standardInputIsListeningSocket else {
                 throw ValidationError("--inherit: fd 0 is not a listening socket.")
             }
             listenFD = 0
-        case .none:
+        case (.none, nil):
             guard FastCGI.standardInputIsListeningSocket else {
-                throw ValidationError("Give --listen (or SCIM_LISTEN), or start me with a listening socket on fd 0.")
+                throw ValidationError("Give --listen (or SCIM_LISTEN), start me with a listening socket on fd 0, or by a systemd socket unit.")
             }
             listenFD = 0
         }
