@@ -77,6 +77,27 @@ if [ $# -eq 0 ]; then
     [ "$activation_status" -eq 0 ] || say "the socket activation test failed; see $LOG_DIR/socket-activation.log"
 fi
 
+# The Debian package: built, installed with dpkg -i, the README's server steps on Debian's own
+# cluster, then the end-to-end suite against the installed binaries. It installs a package, so it
+# runs as root (CI does) and removes the package afterwards.
+package_status=0
+if [ $# -eq 0 ] && [ "$(id -u)" -eq 0 ]; then
+    say "the Debian package: build, dpkg -i, the README's steps, the end-to-end suite on the installed binaries"
+    Tests/Operations/package-test.sh >"$LOG_DIR/package-test.log" 2>&1 || package_status=$?
+    grep -E '^(==>|   ok|error|→)' "$LOG_DIR/package-test.log" | head -30 || true
+    if [ "$package_status" -eq 0 ]; then
+        SCIM_RESPONDER_BINARY=/usr/bin/scim-fcgi responder_start
+        SCIM_TEST_SCIMCTL=/usr/bin/scimctl swift test --no-parallel --filter EndToEndTests >"$LOG_DIR/package-e2e-output.log" 2>&1 \
+            || package_status=$?
+        grep -E '^(✔ Test run|✘)' "$LOG_DIR/package-e2e-output.log" | head -40 || true
+        responder_start
+    fi
+    dpkg --purge scim-server >/dev/null 2>&1 || true
+    [ "$package_status" -eq 0 ] || say "the package test failed; see $LOG_DIR/package-test.log and package-e2e-output.log"
+elif [ $# -eq 0 ]; then
+    say "the Debian package test needs root (it installs the package); skipped in this run as $(id -un)"
+fi
+
 # With a --filter (or any argument) only the tests asked for run; the full run adds the sanitizer
 # pass and a short fuzz run. SCIM_TEST_FUZZ_SECONDS sets the fuzzing time per target (default 30).
 extra_status=0
@@ -116,4 +137,4 @@ if [ $# -eq 0 ]; then
     responder_start
 fi
 [ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$browser_status" -eq 0 ] && [ "$upgrade_status" -eq 0 ] \
-    && [ "$activation_status" -eq 0 ] && [ "$extra_status" -eq 0 ]
+    && [ "$activation_status" -eq 0 ] && [ "$package_status" -eq 0 ] && [ "$extra_status" -eq 0 ]

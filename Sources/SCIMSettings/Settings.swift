@@ -1,4 +1,7 @@
 import SCIMCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What both programs are configured with: the environment file (`/etc/scim/scim.env`, or the one
 /// `SCIM_CONFIG_FILE` names), with the process environment over it, and command-line flags over
@@ -20,6 +23,9 @@ public struct Settings: Sendable {
         var settings = Settings()
         let named = explicitFile ?? environment["SCIM_CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         let path = named ?? defaultFile
+        if named == nil, access(path, F_OK) == 0, access(path, R_OK) != 0 {
+            throw SettingsError("\(path): the configuration file exists but this user cannot read it (run as its owner or group, or name another with SCIM_CONFIG_FILE).")
+        }
         if let text = DatabaseLocation.readFile(path) {
             for (name, value, line) in try EnvironmentFile.parse(text, path: path) {
                 guard SettingName.isKnown(name) else {

@@ -66,7 +66,7 @@ struct ResponderOptions {
         switch listen {
         case .address(let address): listenText = address
         case .inherited: listenText = "the socket on fd 0"
-        case .none: listenText = "the socket on fd 0 (none given)"
+        case .none: listenText = "the socket systemd passes (LISTEN_FDS), else the one on fd 0"
         }
         return [
             "database: \(DatabaseLocation.redacted(databaseURL))",

@@ -55,11 +55,17 @@ struct Migrate: ParsableCommand {
         }
     }
 
+    /// Where the package installs them.
+    static let installedMigrationsFolder = "/usr/share/scim-server/sql"
+
+    /// `deploy/sql` of the project folder (found upward from here or from the binary), else the
+    /// installed package's folder.
     static func findMigrationsFolder() -> String? {
-        DatabaseLocation.firstUpward { directory in
+        func isFolder(_ path: String) -> Bool {
             var isDirectory: ObjCBool = false
-            let candidate = directory + "/deploy/sql"
-            return FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory) && isDirectory.boolValue ? candidate : nil
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
         }
+        return DatabaseLocation.firstUpward { directory in isFolder(directory + "/deploy/sql") ? directory + "/deploy/sql" : nil }
+            ?? (isFolder(installedMigrationsFolder) ? installedMigrationsFolder : nil)
     }
 }

@@ -31,7 +31,7 @@ cp "$PROJECT_DIR/deploy/nginx/scim-fastcgi.conf" "$PROJECT_DIR/deploy/nginx/scim
    "$PROJECT_DIR/deploy/nginx/scim-admin-access.conf" "$work/snippets/"
 sed -e "s|listen 443 ssl http2;|listen 127.0.0.1:$https_port ssl http2;|" -e "/listen \[::\]/d" \
     -e "s|listen 80;|listen 127.0.0.1:$http_port;|" \
-    -e "s|/etc/ssl/certs/scim.example.com.fullchain.pem|$work/cert.pem|" -e "s|/etc/ssl/private/scim.example.com.key|$work/key.pem|" \
+    -e "s|/etc/letsencrypt/live/scim.example.com/fullchain.pem|$work/cert.pem|" -e "s|/etc/letsencrypt/live/scim.example.com/privkey.pem|$work/key.pem|" \
     -e "s|unix:/run/scim/scim.sock|unix:$(responder_socket)|" -e "s|/var/log/nginx/|$work/logs/|g" \
     -e "s|include snippets/|include $work/snippets/|" "$PROJECT_DIR/deploy/nginx/scim-site.conf" >"$work/site.conf"
 cat >"$work/nginx.conf" <<CONF
