@@ -21,7 +21,7 @@ stop_what_we_started() {
 trap stop_what_we_started EXIT
 
 # The browser suite needs Debian's Chromium and its driver; the stack itself does not.
-DEB_PACKAGES+=(chromium chromium-driver fonts-dejavu-core)
+DEB_PACKAGES+=(chromium chromium-driver fonts-dejavu-core pgbouncer libfcgi-bin binutils)
 stack_up
 
 export SCIM_TEST_BASE_URL="http://$HTTP_LISTEN"
@@ -75,6 +75,22 @@ if [ $# -eq 0 ]; then
     Tests/Operations/socket-activation.sh >"$LOG_DIR/socket-activation.log" 2>&1 || activation_status=$?
     grep -E '^(==>|   |restart|service|error)' "$LOG_DIR/socket-activation.log" | head -20 || true
     [ "$activation_status" -eq 0 ] || say "the socket activation test failed; see $LOG_DIR/socket-activation.log"
+fi
+
+# PgBouncer in transaction pooling mode between the responder and PostgreSQL: the end-to-end suite
+# again, the fault tests included (the responder reaches the database through it even across the
+# restarts those tests make).
+pgbouncer_status=0
+if [ $# -eq 0 ]; then
+    say "the end-to-end suite through PgBouncer in transaction pooling mode"
+    pgbouncer_start
+    SCIM_RESPONDER_DATABASE_URL=$(pgbouncer_url) SCIM_DB_POOL_MODE=transaction responder_start
+    SCIM_RESPONDER_DATABASE_URL=$(pgbouncer_url) SCIM_DB_POOL_MODE=transaction \
+        swift test --no-parallel --filter EndToEndTests >"$LOG_DIR/pgbouncer-e2e-output.log" 2>&1 || pgbouncer_status=$?
+    grep -E '^(✔ Test run|✘)' "$LOG_DIR/pgbouncer-e2e-output.log" | head -40 || true
+    responder_start
+    pgbouncer_stop
+    [ "$pgbouncer_status" -eq 0 ] || say "the suite through PgBouncer failed; see $LOG_DIR/pgbouncer-e2e-output.log"
 fi
 
 # The Debian package: built, installed with dpkg -i, the README's server steps on Debian's own
@@ -137,4 +153,4 @@ if [ $# -eq 0 ]; then
     responder_start
 fi
 [ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$browser_status" -eq 0 ] && [ "$upgrade_status" -eq 0 ] \
-    && [ "$activation_status" -eq 0 ] && [ "$package_status" -eq 0 ] && [ "$extra_status" -eq 0 ]
+    && [ "$activation_status" -eq 0 ] && [ "$pgbouncer_status" -eq 0 ] && [ "$package_status" -eq 0 ] && [ "$extra_status" -eq 0 ]

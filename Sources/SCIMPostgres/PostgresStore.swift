@@ -1,9 +1,17 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import SCIMCore
 
 /// The PostgreSQL implementation of `ResourceStore`, over one connection owned by this worker.
 public final class PostgresStore: ResourceStore {
     public static let maxAttempts = 3
+    /// A connection that failed is tried again after these pauses (3.2 s in all, within the
+    /// request's deadline): a database that restarts, or PgBouncer refusing logins for up to two
+    /// seconds after it did (`server_login_retry = 1` on its one-second timer), is then a slow
+    /// request rather than a 503.
+    static let reconnectPausesMilliseconds = [200, 500, 1_000, 1_500]
 
     let connection: PostgresConnection
     let logger: Logger
@@ -26,45 +34,48 @@ public final class PostgresStore: ResourceStore {
     }
 
     /// Checked once per connection (a reconnect may land on another server or role): a role that
-    /// would see every tenant's rows gets no request served, only a 503 that says why.
-    private func checkConfinement() throws(SCIMError) {
-        guard requiresConfinedRole else { return }
+    /// would see every tenant's rows gets no request served, only a 503 that says why. Returns the
+    /// database failure met on the way (to retry like any other), nil when the connection may serve.
+    private func confinementFailure() throws(SCIMError) -> PostgresError? {
+        guard requiresConfinedRole else { return nil }
         if let problem = confinementProblem, connection.isConnected, connection.generation == checkedGeneration {
             if !problem.isEmpty { throw .unavailable("The service is misconfigured: \(problem).", retryAfterSeconds: 60) }
-            return
+            return nil
         }
+        let problem: String
         do {
             if !connection.isConnected { try connection.connect() }
-            let problem = try RowLevelSecurityCheck.problem(connection) ?? ""
-            confinementProblem = problem
-            checkedGeneration = connection.generation
-            if !problem.isEmpty {
-                logger.critical("refusing to serve", metadata: ["reason": "\(problem)"])
-                throw SCIMError.unavailable("The service is misconfigured: \(problem).", retryAfterSeconds: 60)
-            }
-        } catch let error as SCIMError {
-            throw error
-        } catch let error as PostgresError {
-            throw translate(error, committing: false)
+            problem = try RowLevelSecurityCheck.problem(connection) ?? ""
         } catch {
-            throw .internalError("The database role could not be checked.")
+            return error
         }
+        confinementProblem = problem
+        checkedGeneration = connection.generation
+        if !problem.isEmpty {
+            logger.critical("refusing to serve", metadata: ["reason": "\(problem)"])
+            throw .unavailable("The service is misconfigured: \(problem).", retryAfterSeconds: 60)
+        }
+        return nil
     }
 
-    /// Runs `body` between BEGIN and COMMIT. A serialization failure or deadlock, or a connection
-    /// found dead before COMMIT was sent (the server rolled the transaction back), runs it again on a
-    /// fresh connection, up to `maxAttempts` times. A connection lost during COMMIT leaves the
-    /// outcome unknown, so that is answered 503 rather than retried.
+    /// Runs `body` between BEGIN and COMMIT. A serialization failure or deadlock runs it again at
+    /// once; a connection that cannot be made, or is found dead before COMMIT was sent (the server
+    /// rolled the transaction back), runs it again on a fresh connection after a pause
+    /// (`reconnectPausesMilliseconds`). A connection lost during COMMIT leaves the outcome unknown,
+    /// so that is answered 503 rather than retried.
     public func transaction<T>(_ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T {
-        try checkConfinement()
         var attempt = 0
         while true {
             attempt += 1
             if let deadline, deadline.hasPassed { throw deadline.exceeded }
+            if let failure = try confinementFailure() {
+                if failure.isConnectionFailure, pausedBeforeReconnecting(attempt: attempt, cause: failure) { continue }
+                throw translate(failure, committing: false)
+            }
             let transaction = PostgresTransaction(connection: connection, logger: logger, deadline: deadline)
             var committing = false
             do {
-                try transaction.run("begin")
+                try transaction.run(connection.beginStatement)
                 let result = try body(transaction)
                 committing = true
                 try transaction.run("commit")
@@ -72,10 +83,7 @@ public final class PostgresStore: ResourceStore {
             } catch {
                 if let cause = transaction.databaseError {
                     if cause.isConnectionFailure {
-                        if !committing && attempt < Self.maxAttempts {
-                            logger.notice("reconnecting to retry transaction", metadata: ["attempt": "\(attempt)", "cause": "\(cause)"])
-                            continue
-                        }
+                        if !committing, pausedBeforeReconnecting(attempt: attempt, cause: cause) { continue }
                         throw translate(cause, committing: committing)
                     }
                     _ = try? connection.executeScript("rollback")
@@ -89,6 +97,17 @@ public final class PostgresStore: ResourceStore {
                 throw error
             }
         }
+    }
+
+    /// Waits before the next attempt on a fresh connection, when one is left and the deadline
+    /// allows the pause.
+    private func pausedBeforeReconnecting(attempt: Int, cause: PostgresError) -> Bool {
+        guard attempt <= Self.reconnectPausesMilliseconds.count else { return false }
+        let pause = Self.reconnectPausesMilliseconds[attempt - 1]
+        if let deadline, deadline.remainingMilliseconds <= pause { return false }
+        logger.notice("reconnecting to retry transaction", metadata: ["attempt": "\(attempt)", "cause": "\(cause)"])
+        usleep(useconds_t(pause * 1_000))
+        return true
     }
 
     public func record(_ entry: ProvisioningLogEntry) {

@@ -1,5 +1,6 @@
 import Logging
 import SCIMCore
+import SCIMPostgres
 import SCIMSettings
 
 /// The responder's settings, each checked once at start: a value that is there but wrong stops the
@@ -19,6 +20,7 @@ struct ResponderOptions {
     let backlog: Int32
     let pidFile: String?
     let logLevel: Logger.Level
+    let pooling: PostgresConnection.Pooling
     let preparedStatements: Bool
     /// 0: no statement timeout.
     let statementTimeoutMilliseconds: Int
@@ -45,7 +47,9 @@ struct ResponderOptions {
         pidFile = settings.text("SCIM_PID_FILE")
         let level = try settings.choice("SCIM_LOG_LEVEL", Logger.Level.allCases.map(\.rawValue), default: "info")
         logLevel = Logger.Level(rawValue: level) ?? .info
-        preparedStatements = try settings.flag("SCIM_DB_PREPARED_STATEMENTS", default: true)
+        pooling = PostgresConnection.Pooling(rawValue: try settings.choice("SCIM_DB_POOL_MODE", ["session", "transaction"], default: "session"))!
+        // PgBouncer before 1.21 cannot carry named prepared statements across its server connections.
+        preparedStatements = try settings.flag("SCIM_DB_PREPARED_STATEMENTS", default: pooling == .session)
         // Below nginx's 30 s fastcgi_read_timeout, so a slow query is a SCIM 503, not a gateway timeout.
         statementTimeoutMilliseconds = try settings.integer("SCIM_DB_STATEMENT_TIMEOUT_MS", default: 10_000, in: 0...3_600_000)
         // One tenant may hold half the workers while others are served (FairShare), and every
@@ -75,7 +79,7 @@ struct ResponderOptions {
             "socket mode: \(String(socketMode, radix: 8)), backlog: \(backlog)",
             "pid file: \(pidFile ?? "none")",
             "log level: \(logLevel.rawValue)",
-            "prepared statements: \(preparedStatements ? "on" : "off")",
+            "pool mode: \(pooling.rawValue), prepared statements: \(preparedStatements ? "on" : "off")",
             "statement timeout: \(statementTimeoutMilliseconds == 0 ? "off" : "\(statementTimeoutMilliseconds) ms")",
             "request deadline: \(requestDeadlineSeconds) s",
             "public origin: \(service.publicOrigin ?? "from each request")",

@@ -105,7 +105,7 @@ struct SCIMResponder: ParsableCommand {
         let board = WorkerBoard(capacity: 2 * workerCount + 2)
         let supervisor = Supervisor(workerCount: workerCount, board: board, logger: logger) { position in
             // In the worker, after fork: its own connection, opened on the first request.
-            let connection = PostgresConnection(conninfo: databaseURL, usePreparedStatements: usePrepared,
+            let connection = PostgresConnection(conninfo: databaseURL, pooling: options.pooling, usePreparedStatements: usePrepared,
                                                 statementTimeoutMilliseconds: statementTimeout > 0 ? statementTimeout : nil)
             // Serves only through a role that row-level security confines (RowLevelSecurityCheck).
             let store = PostgresStore(connection: connection, logger: logger, requiresConfinedRole: true)

@@ -178,8 +178,8 @@ struct ResponderLifecycleTests {
                '\(project)/deploy/nginx/scim-admin-access.conf' '\(directory)/snippets/'
             openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=scim.example.com -days 1 \
                 -keyout '\(directory)/key.pem' -out '\(directory)/cert.pem' 2>/dev/null
-            sed -e 's|/etc/ssl/certs/scim.example.com.fullchain.pem|\(directory)/cert.pem|' \
-                -e 's|/etc/ssl/private/scim.example.com.key|\(directory)/key.pem|' \
+            sed -e 's|/etc/letsencrypt/live/scim.example.com/fullchain.pem|\(directory)/cert.pem|' \
+                -e 's|/etc/letsencrypt/live/scim.example.com/privkey.pem|\(directory)/key.pem|' \
                 -e 's|/var/log/nginx/|\(directory)/logs/|' \
                 -e 's|listen 443|listen 127.0.0.1:18443|; s|listen \\[::\\]:443|listen [::1]:18443|' \
                 -e 's|listen 80|listen 127.0.0.1:18080|; s|listen \\[::\\]:80|listen [::1]:18080|' \

@@ -176,7 +176,9 @@ responder_start() {
     # scimctl prints endpoint URLs with the same origin the responder uses.
     echo "${SCIM_PUBLIC_URL:-http://$HTTP_LISTEN}" >"$LOCAL_DIR/public_url"
     # The wrapper records the exit status, so a stop can be checked for a clean exit 0.
-    SCIM_PUBLIC_URL="${SCIM_PUBLIC_URL:-http://$HTTP_LISTEN}" \
+    # SCIM_RESPONDER_DATABASE_URL points the responder alone elsewhere (the suite's PgBouncer pass),
+    # surviving the restarts the fault tests make; the stack's own database stays the local cluster.
+    SCIM_PUBLIC_URL="${SCIM_PUBLIC_URL:-http://$HTTP_LISTEN}" DATABASE_URL="${SCIM_RESPONDER_DATABASE_URL:-${DATABASE_URL:-}}" \
         setsid bash -c '"$@"; echo $? >"'"$RUN_DIR"'/scim-fcgi.exit"' scim-fcgi \
         "${SCIM_RESPONDER_BINARY:-$PROJECT_DIR/.build/$BUILD_CONFIG/scim-fcgi}" --listen "$sock" --workers "$WORKERS" \
         --pid-file "$RUN_DIR/scim-fcgi.pid" </dev/null >>"$LOG_DIR/scim-fcgi.log" 2>&1 &
@@ -233,6 +235,56 @@ stack_up() {
     db_grant_app
     responder_start
     nginx_start
+}
+
+# PgBouncer in transaction pooling mode in front of the local cluster, for the suite's pooled pass:
+# as many server connections as workers (the fair-share tests hold some of them in lock waits), and
+# transactions move between them.
+PGBOUNCER_PORT="${SCIM_PGBOUNCER_PORT:-54330}"
+pgbouncer_dir() { echo "$LOCAL_DIR/pgbouncer"; }
+pgbouncer_url() { echo "postgresql:///scim?host=$(pg_socket_dir)&port=$PGBOUNCER_PORT&user=scim_app"; }
+pgbouncer_start() {
+    local dir; dir=$(pgbouncer_dir)
+    mkdir -p "$dir"
+    cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+scim = host=$(pg_socket_dir) port=$PG_PORT dbname=scim
+
+[pgbouncer]
+listen_addr =
+unix_socket_dir = $(pg_socket_dir)
+listen_port = $PGBOUNCER_PORT
+auth_type = trust
+auth_file = $dir/users.txt
+pool_mode = transaction
+default_pool_size = $WORKERS
+max_client_conn = 200
+server_reset_query =
+# After the database restarts, try it again within a second (default 15 s), and answer a client
+# that waited 10 s for a server connection with an error (the responder answers 503) rather than
+# keep it past nginx's timeout.
+server_login_retry = 1
+query_wait_timeout = 10
+ignore_startup_parameters = application_name
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+    echo '"scim_app" ""' >"$dir/users.txt"
+    chmod -R a+rwX "$dir"
+    pgbouncer_stop
+    say "starting PgBouncer (transaction pooling) on port $PGBOUNCER_PORT"
+    # PgBouncer will not run as root; the cluster's user runs it.
+    run_as_pg pgbouncer -d "$dir/pgbouncer.ini" >/dev/null
+    for _ in $(seq 1 50); do [ -S "$(pg_socket_dir)/.s.PGSQL.$PGBOUNCER_PORT" ] && return 0; sleep 0.1; done
+    die "PgBouncer did not start; see $(pgbouncer_dir)/pgbouncer.log"
+}
+pgbouncer_stop() {
+    local pidfile pid; pidfile="$(pgbouncer_dir)/pgbouncer.pid"
+    pid=$(cat "$pidfile" 2>/dev/null) || return 0
+    if kill "$pid" 2>/dev/null; then
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -f "$pidfile"
 }
 
 db_running() {

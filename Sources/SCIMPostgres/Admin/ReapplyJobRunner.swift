@@ -49,11 +49,12 @@ public struct ReapplyJobRunner {
 /// What an idle worker does between requests: run re-apply batches while a job waits. A worker
 /// learns of a new job from the notification its insert sends (channel `scim_reapply`, read from
 /// what the connection has already received, no round trip), and looks by itself once a minute,
-/// for a job a crash left behind or where notifications do not reach it (PgBouncer in transaction
-/// mode).
+/// for a job a crash left behind. Behind a transaction pooler, where notifications cannot reach a
+/// worker, it looks every two seconds instead (one short query).
 public final class IdleWork {
     static let channel = "scim_reapply"
     static let lookAnywayNanoseconds: Int64 = 60_000_000_000
+    static let lookWithoutNotificationsNanoseconds: Int64 = 2_000_000_000
 
     let runner: ReapplyJobRunner
     let connection: PostgresConnection
@@ -80,7 +81,7 @@ public final class IdleWork {
             switch try runner.runBatch() {
             case .idle:
                 working = false
-                nextLook = now + Self.lookAnywayNanoseconds
+                nextLook = now + (connection.pooling == .transaction ? Self.lookWithoutNotificationsNanoseconds : Self.lookAnywayNanoseconds)
             case .progressed(let job, let processed, let finished):
                 working = true
                 if finished { logger.info("re-apply job finished", metadata: ["job": "\(job)", "processed": "\(processed)"]) }
@@ -94,7 +95,7 @@ public final class IdleWork {
 
     /// LISTEN on each new connection; false while there is none (the next request makes one).
     private func listen() -> Bool {
-        guard connection.isConnected else { return false }
+        guard connection.isConnected, connection.pooling == .session else { return false }
         if listeningGeneration == connection.generation { return true }
         do {
             try connection.executeScript("listen \(Self.channel)")
