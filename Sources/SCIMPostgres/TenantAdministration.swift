@@ -138,6 +138,34 @@ public struct TenantAdministration {
 
     // MARK: - Provisioning log
 
+    /// The log's retention and what its automatic maintenance last did (scim.log_retention).
+    public struct LogRetention: Sendable, Equatable {
+        public var days: Int
+        public var monthsAhead: Int
+        public var lastRunAt: String?
+        public var lastRunDropped: Int?
+        public var partitions: [String]
+    }
+
+    public func logRetention() throws(Failure) -> LogRetention {
+        let rows = try run("""
+            select retention_days, months_ahead,
+                   to_char(last_run_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') as last_run_at, last_run_dropped,
+                   (select string_agg(c.relname, ' ' order by c.relname) from pg_inherits i join pg_class c on c.oid = i.inhrelid
+                    where i.inhparent = 'scim.provisioning_log'::regclass) as partitions
+            from scim.log_retention where singleton
+            """)
+        return LogRetention(days: rows.int(0, "retention_days") ?? 90, monthsAhead: rows.int(0, "months_ahead") ?? 3,
+                            lastRunAt: rows[0, "last_run_at"], lastRunDropped: rows.int(0, "last_run_dropped"),
+                            partitions: (rows[0, "partitions"] ?? "").split(separator: " ").map(String.init))
+    }
+
+    /// Sets how long the log keeps rows; the next automatic maintenance (within the hour) applies it.
+    public func setLogRetention(days: Int) throws(Failure) {
+        guard (1...3650).contains(days) else { throw .invalid("The retention is from 1 to 3650 days.") }
+        try run("update scim.log_retention set retention_days = \(days), last_run_at = null where singleton")
+    }
+
     /// Applies the retention: rows older than `days` go (see scim.purge_provisioning_log).
     public func purgeLog(olderThanDays days: Int) throws(Failure) -> Int {
         guard days >= 1 else { throw .invalid("Keep at least one day of log.") }

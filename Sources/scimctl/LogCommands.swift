@@ -5,7 +5,7 @@ import SCIMPostgres
 
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "log", abstract: "Read and purge the provisioning log.",
-                                                    subcommands: [List.self, Purge.self])
+                                                    subcommands: [List.self, Retention.self, Purge.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A tenant's most recent SCIM requests, newest first.")
@@ -31,6 +31,27 @@ struct LogCommand: ParsableCommand {
                 if let detail = text("detail") { print("    \(text("scimType").map { "\($0): " } ?? "")\(detail)") }
                 if failures, let body = text("requestBody") { print("    body: \(body)") }
             }
+        }
+    }
+
+    struct Retention: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or set how long the log keeps rows.",
+            discussion: "The responder keeps the log by itself: about once an hour it makes monthly partitions ahead and drops "
+                + "months wholly older than the retention, so a row is kept at least that many days and at most a month longer.")
+        @OptionGroup var options: GlobalOptions
+        @Option(help: "Keep this many days (1 to 3650).") var days: Int?
+
+        func run() throws {
+            if let days {
+                try options.administer { admin throws(TenantAdministration.Failure) in try admin.setLogRetention(days: days) }
+                print("The log keeps \(days) days; the responder applies it within the hour.")
+            }
+            let retention = try options.administer { admin throws(TenantAdministration.Failure) in try admin.logRetention() }
+            print("Retention:     \(retention.days) days (whole months are dropped once wholly older)")
+            print("Ahead:         \(retention.monthsAhead) months of partitions")
+            print("Last run:      \(retention.lastRunAt.map { "\($0), \(retention.lastRunDropped ?? 0) partition(s) dropped" } ?? "not yet")")
+            print("Partitions:    \(retention.partitions.joined(separator: " "))")
         }
     }
 

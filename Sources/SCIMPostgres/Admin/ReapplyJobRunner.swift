@@ -61,10 +61,17 @@ public final class IdleWork {
     let logger: Logger
     let clock: MonotonicClock
     private var nextLook: Int64 = 0
+    /// When this worker next asks for the log's maintenance (at its first idle moment, then hourly;
+    /// the database does it at most hourly for the whole deployment).
+    private var nextMaintenance: Int64 = 0
+    static let maintenanceNanoseconds: Int64 = 3_600_000_000_000
     private var listeningGeneration = -1
     private var working = false
 
+    let store: PostgresStore
+
     public init(store: PostgresStore, logger: Logger, clock: MonotonicClock) {
+        self.store = store
         runner = ReapplyJobRunner(store: store)
         connection = store.connection
         self.logger = logger
@@ -73,6 +80,7 @@ public final class IdleWork {
 
     public func run() {
         let now = clock.now()
+        if now >= nextMaintenance { maintainLog(now) }
         if !working {
             let notified = listen() && (connection.takeNotifications() ?? 0) > 0
             guard notified || now >= nextLook else { return }
@@ -90,6 +98,21 @@ public final class IdleWork {
             working = false
             nextLook = now + 5_000_000_000
             logger.warning("re-apply batch failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func maintainLog(_ now: Int64) {
+        do {
+            let ran = try store.transaction { (transaction) throws(SCIMError) -> Bool in
+                guard let transaction = transaction as? PostgresTransaction else { return false }
+                return try transaction.query("select scim.maintain_provisioning_log() as ran", prepared: false).bool(0, "ran") ?? false
+            }
+            if ran { logger.info("provisioning log maintained (partitions ahead, months past the retention dropped)") }
+            nextMaintenance = now + Self.maintenanceNanoseconds
+        } catch {
+            // The database may be away; try again in five minutes.
+            nextMaintenance = now + 300_000_000_000
+            logger.warning("provisioning log maintenance failed", metadata: ["error": "\(error)"])
         }
     }
 
