@@ -52,6 +52,22 @@ public struct Migrator {
         self.logger = logger
     }
 
+    /// Migrations not applied yet, and applied ones whose file has changed since (nothing is run).
+    public func unapplied(_ migrations: [Migration]) throws(PostgresError) -> (missing: [String], changed: [String]) {
+        let exists = try connection.execute("select to_regclass('scim.schema_migrations') is not null as present").bool(0, "present") ?? false
+        guard exists else { return (migrations.map(\.name), []) }
+        let rows = try connection.execute("select version, checksum from scim.schema_migrations")
+        var applied: [String: String] = [:]
+        for row in rows.rows { if let v = row[0], let c = row[1] { applied[v] = c } }
+        var missing: [String] = []
+        var changed: [String] = []
+        for migration in migrations.sorted(by: { $0.version < $1.version }) {
+            guard let checksum = applied[migration.version] else { missing.append(migration.name); continue }
+            if checksum != migration.checksum && Self.earlierTexts[migration.version]?.contains(checksum) != true { changed.append(migration.name) }
+        }
+        return (missing, changed)
+    }
+
     /// Applies what is missing; returns the versions applied now.
     @discardableResult
     public func migrate(_ migrations: [Migration]) throws -> [String] {

@@ -16,18 +16,7 @@ struct Migrate: ParsableCommand {
     var allowWithoutRowLevelSecurity = false
 
     func run() throws {
-        guard let folder = dir ?? Self.findMigrationsFolder() else {
-            throw ValidationError("Cannot find deploy/sql; pass --dir.")
-        }
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sql") }.sorted()
-        var migrations: [Migrator.Migration] = []
-        for name in names {
-            let sql = try String(contentsOfFile: "\(folder)/\(name)", encoding: .utf8)
-            guard let migration = Migrator.Migration(fileName: name, sql: sql) else {
-                throw ValidationError("\(name) is not named YYYYMMDDHHMMSS_verb_object.sql")
-            }
-            migrations.append(migration)
-        }
+        let migrations = try Self.load(from: dir)
         var logger = Logger(label: "scimctl")
         logger.logLevel = .warning
         do {
@@ -52,6 +41,21 @@ struct Migrate: ParsableCommand {
         } catch let error as Migrator.ChangedMigration {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode.failure
+        }
+    }
+
+    /// The migration files of `folder` (or of the folder found as below), in order.
+    static func load(from folder: String?) throws -> [Migrator.Migration] {
+        guard let folder = folder ?? findMigrationsFolder() else {
+            throw ValidationError("Cannot find deploy/sql; pass --dir.")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sql") }.sorted()
+        return try names.map { name in
+            let sql = try String(contentsOfFile: "\(folder)/\(name)", encoding: .utf8)
+            guard let migration = Migrator.Migration(fileName: name, sql: sql) else {
+                throw ValidationError("\(name) is not named YYYYMMDDHHMMSS_verb_object.sql")
+            }
+            return migration
         }
     }
 

@@ -11,7 +11,7 @@ struct SCIMControl: ParsableCommand {
         abstract: "Administer the SCIM provisioning server.",
         version: SCIMControl.version,
         subcommands: [Migrate.self, TenantCommand.self, SCIMSwitch.self, KeyCommand.self, ExtensionCommand.self, LogCommand.self,
-                      AdminCommand.self, ReapplyCommand.self, ConsoleCommand.self])
+                      AdminCommand.self, ReapplyCommand.self, ConsoleCommand.self, Doctor.self])
 }
 
 extension SCIMControl {
