@@ -14,11 +14,14 @@ public struct WorkerLoop {
     let listenFD: Int32
     let maxBodyBytes: Int
     let logger: Logger
+    /// Where every answered request is counted, and this worker's place on it.
+    let metrics: (board: MetricsBoard, position: Int)?
 
-    public init(listenFD: Int32, maxBodyBytes: Int, logger: Logger) {
+    public init(listenFD: Int32, maxBodyBytes: Int, logger: Logger, metrics: (board: MetricsBoard, position: Int)? = nil) {
         self.listenFD = listenFD
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
+        self.metrics = metrics
     }
 
     static let drainNanoseconds: Int64 = 1_000_000_000
@@ -62,6 +65,8 @@ public struct WorkerLoop {
 
     private func serve(_ slot: FastCGIRequestSlot, _ handler: Handler) {
         let started = monotonicNanoseconds()
+        metrics?.board.setBusy(metrics!.position, true)
+        defer { metrics?.board.setBusy(metrics!.position, false) }
         let parameters = slot.parameters()
         let requestId = parameters["REQUEST_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? RequestID.generate()
         let method = parameters["REQUEST_METHOD"] ?? "GET"
@@ -95,6 +100,7 @@ public struct WorkerLoop {
         slot.write(Self.encode(response))
         slot.finish()
         let elapsed = Double(monotonicNanoseconds() - started) / 1_000_000
+        metrics?.board.recordRequest(tenant: response.tenant, path: path, method: method, status: response.status, seconds: elapsed / 1_000)
         // One line per request; never the query (it can carry user names) or any header.
         var metadata: Logger.Metadata = [
             "request_id": "\(requestId)", "tenant": "\(response.tenant ?? "-")", "method": "\(method)",

@@ -23,6 +23,8 @@ public final class PostgresStore: ResourceStore {
     /// Claims this worker for a tenant once an administrator's key or session is checked (the
     /// SCIM service claims it for provisioning requests); nil outside the responder.
     public var admission: (any WorkerAdmission)?
+    /// Where database errors, retries and reconnects are counted (`GET /metrics`); nil outside the responder.
+    public var counters: (any OperationalCounters)?
     /// The outcome of that check for the current connection: nil until checked, "" when fine.
     private var confinementProblem: String?
     private var checkedGeneration = -1
@@ -47,6 +49,7 @@ public final class PostgresStore: ResourceStore {
             if !connection.isConnected { try connection.connect() }
             problem = try RowLevelSecurityCheck.problem(connection) ?? ""
         } catch {
+            if error.isConnectionFailure { counters?.count(.databaseConnectionError) }
             return error
         }
         confinementProblem = problem
@@ -72,7 +75,7 @@ public final class PostgresStore: ResourceStore {
                 if failure.isConnectionFailure, pausedBeforeReconnecting(attempt: attempt, cause: failure) { continue }
                 throw translate(failure, committing: false)
             }
-            let transaction = PostgresTransaction(connection: connection, logger: logger, deadline: deadline)
+            let transaction = PostgresTransaction(connection: connection, logger: logger, deadline: deadline, counters: counters)
             var committing = false
             do {
                 try transaction.run(connection.beginStatement)
@@ -89,6 +92,7 @@ public final class PostgresStore: ResourceStore {
                     _ = try? connection.executeScript("rollback")
                     if attempt < Self.maxAttempts {
                         logger.notice("retrying transaction", metadata: ["attempt": "\(attempt)", "cause": "\(cause)"])
+                        counters?.count(.transactionRetry)
                         continue
                     }
                     throw translate(cause, committing: committing)
@@ -106,6 +110,7 @@ public final class PostgresStore: ResourceStore {
         let pause = Self.reconnectPausesMilliseconds[attempt - 1]
         if let deadline, deadline.remainingMilliseconds <= pause { return false }
         logger.notice("reconnecting to retry transaction", metadata: ["attempt": "\(attempt)", "cause": "\(cause)"])
+        counters?.count(.reconnect)
         usleep(useconds_t(pause * 1_000))
         return true
     }

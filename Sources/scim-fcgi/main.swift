@@ -103,6 +103,7 @@ struct SCIMResponder: ParsableCommand {
         let maxBody = serviceConfiguration.maxBodyBytes
         let configuration = serviceConfiguration
         let board = WorkerBoard(capacity: 2 * workerCount + 2)
+        let metrics = MetricsBoard(workerCapacity: 2 * workerCount + 2)
         let supervisor = Supervisor(workerCount: workerCount, board: board, logger: logger) { position in
             // In the worker, after fork: its own connection, opened on the first request.
             let connection = PostgresConnection(conninfo: databaseURL, pooling: options.pooling, usePreparedStatements: usePrepared,
@@ -112,12 +113,15 @@ struct SCIMResponder: ParsableCommand {
             let clock = MonotonicClock { monotonicNanoseconds() }
             let admission = board.flatMap { board in position.map { BoardAdmission(board: board, position: $0, share: fairShare) } }
             store.admission = admission
+            store.counters = metrics
             let service = SCIMService(store: store, configuration: configuration, clock: clock, admission: admission)
             let admin = AdminJSONAPI(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix)
             let console = ConsoleApp(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix,
                                      now: { Double(time(nil)) })
             let idleWork = IdleWork(store: store, logger: logger, clock: clock)
-            return WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger).run({ request in
+            let loopMetrics = metrics.flatMap { metrics in position.map { (board: metrics, position: $0) } }
+            return WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger, metrics: loopMetrics).run({ request in
+                if request.path == "/metrics" { return MetricsEndpoint.response(request, metrics) }
                 store.deadline = RequestDeadline(seconds: deadlineSeconds, clock: clock)
                 defer { store.deadline = nil }
                 if request.path.hasPrefix(AdminJSONAPI.pathPrefix) { return admin.handle(request) }

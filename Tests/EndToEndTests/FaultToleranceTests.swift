@@ -175,7 +175,7 @@ struct ResponderLifecycleTests {
             set -e
             mkdir -p '\(directory)/snippets' '\(directory)/logs'
             cp '\(project)/deploy/nginx/scim-fastcgi.conf' '\(project)/deploy/nginx/scim-error-pages.conf' \\
-               '\(project)/deploy/nginx/scim-admin-access.conf' '\(directory)/snippets/'
+               '\(project)/deploy/nginx/scim-admin-access.conf' '\(project)/deploy/nginx/scim-metrics-access.conf' '\(directory)/snippets/'
             openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=scim.example.com -days 1 \
                 -keyout '\(directory)/key.pem' -out '\(directory)/cert.pem' 2>/dev/null
             sed -e 's|/etc/letsencrypt/live/scim.example.com/fullchain.pem|\(directory)/cert.pem|' \

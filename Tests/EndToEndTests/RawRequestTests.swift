@@ -10,8 +10,9 @@ import Glibc
 /// never its own HTML page.
 @Suite("Requests nginx refuses by itself get SCIM JSON errors", .enabled(if: Stack.available))
 struct RawRequestTests {
-    /// Sends `bytes` to the stack's nginx and reads the whole answer (the connection is closed after it).
-    static func exchange(_ bytes: [UInt8]) throws -> (status: Int, headers: [String], body: String) {
+    /// Sends `bytes` to the stack's nginx and reads the whole answer (the connection is closed after it),
+    /// from `source` when given (any 127.x.y.z address is this machine's too).
+    static func exchange(_ bytes: [UInt8], from source: String? = nil) throws -> (status: Int, headers: [String], body: String) {
         let (baseURL, _) = try Stack.require()
         let hostPort = baseURL.replacingOccurrences(of: "http://", with: "").split(separator: ":")
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -23,6 +24,15 @@ struct RawRequestTests {
         inet_pton(AF_INET, String(hostPort[0]), &address.sin_addr)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(bound == 0, "cannot send from \(source)")
+        }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }

@@ -19,7 +19,7 @@ struct LogRetentionTests {
 
     /// The partition a row is stored in, by its request id.
     func partition(of requestId: String) throws -> String? {
-        try value("select tableoid::regclass::text as value from scim.provisioning_log where request_id = \(requestId)")
+        try value("select (select relname from pg_class where oid = l.tableoid)::text as value from scim.provisioning_log l where request_id = \(requestId)")
     }
 
     func insertRow(at moment: String, tenantId: String, requestId: String) throws {
@@ -64,7 +64,7 @@ struct LogRetentionTests {
             written.append((step, moment, requestId))
 
             let expectedHome = try partitionName(moment, plusMonths: 0)
-            #expect(try partition(of: requestId) == "scim.\(expectedHome)", "step \(step): the row of \(moment) is in its month")
+            #expect(try partition(of: requestId) == expectedHome, "step \(step): the row of \(moment) is in its month")
             let present = try partitions()
             for ahead in 0...3 {
                 let name = try partitionName(moment, plusMonths: ahead)
@@ -75,7 +75,9 @@ struct LogRetentionTests {
             for name in present where name < cutoffMonth {
                 Issue.record("step \(step): \(name) is older than the retention at \(moment) and still there")
             }
-            #expect(present.contains(cutoffMonth), "step \(step): \(cutoffMonth) still holds rows within 90 days")
+            if let first = written.first, try cutoffMonth >= partitionName(first.moment, plusMonths: 0) {
+                #expect(present.contains(cutoffMonth), "step \(step): \(cutoffMonth) still holds rows within 90 days")
+            }
             for earlier in written {
                 let age = try value("select extract(epoch from \(moment)::timestamptz - \(earlier.moment)::timestamptz)::bigint::text as value")
                     .flatMap { Int($0) } ?? 0
@@ -104,14 +106,14 @@ struct LogRetentionTests {
             if try partitions().contains(name) { try connection.execute(SQL(unsafeRaw: "drop table scim.\(name)")) }
             let requestId = "stalled-\(run)-\(month)"
             try insertRow(at: moment, tenantId: tenant.id, requestId: requestId)
-            #expect(try partition(of: requestId) == "scim.provisioning_log_default")
+            #expect(try partition(of: requestId) == "provisioning_log_default")
             stalled.append(requestId)
         }
         let later = try value("select to_char(\(start)::timestamptz + interval '5 months' + interval '10 days', 'YYYY-MM-DD\"T\"HH24:MI:SSOF') as value") ?? ""
         #expect(try value("select scim.maintain_provisioning_log_at(\(later)::timestamptz, true)::text as value") == "true")
         for (offset, requestId) in stalled.enumerated() {
             let home = try partitionName(start, plusMonths: 4 + offset)
-            #expect(try partition(of: requestId) == "scim.\(home)", "\(requestId) moved out of the default partition")
+            #expect(try partition(of: requestId) == home, "\(requestId) moved out of the default partition")
         }
         #expect(try value("select last_run_moved::text as value from scim.log_retention") == "2")
     }

@@ -241,7 +241,8 @@ stack_up() {
 # as many server connections as workers (the fair-share tests hold some of them in lock waits), and
 # transactions move between them.
 PGBOUNCER_PORT="${SCIM_PGBOUNCER_PORT:-54330}"
-pgbouncer_dir() { echo "$LOCAL_DIR/pgbouncer"; }
+# Beside the cluster, which its user can reach wherever the project folder is.
+pgbouncer_dir() { echo "$(pg_root)/pgbouncer"; }
 pgbouncer_url() { echo "postgresql:///scim?host=$(pg_socket_dir)&port=$PGBOUNCER_PORT&user=scim_app"; }
 pgbouncer_start() {
     local dir; dir=$(pgbouncer_dir)
@@ -270,7 +271,7 @@ logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 INI
     echo '"scim_app" ""' >"$dir/users.txt"
-    chmod -R a+rwX "$dir"
+    [ "$(id -u)" -eq 0 ] && chown -R "$(pg_user)" "$dir"
     pgbouncer_stop
     say "starting PgBouncer (transaction pooling) on port $PGBOUNCER_PORT"
     # PgBouncer will not run as root; the cluster's user runs it.

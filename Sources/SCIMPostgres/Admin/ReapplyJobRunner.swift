@@ -92,6 +92,7 @@ public final class IdleWork {
                 nextLook = now + (connection.pooling == .transaction ? Self.lookWithoutNotificationsNanoseconds : Self.lookAnywayNanoseconds)
             case .progressed(let job, let processed, let finished):
                 working = true
+                store.counters?.count(.reapplyBatch)
                 if finished { logger.info("re-apply job finished", metadata: ["job": "\(job)", "processed": "\(processed)"]) }
             }
         } catch {
@@ -107,6 +108,7 @@ public final class IdleWork {
                 guard let transaction = transaction as? PostgresTransaction else { return false }
                 return try transaction.query("select scim.maintain_provisioning_log() as ran", prepared: false).bool(0, "ran") ?? false
             }
+            if ran { store.counters?.count(.logMaintenance) }
             if ran { logger.info("provisioning log maintained (partitions ahead, months past the retention dropped)") }
             nextMaintenance = now + Self.maintenanceNanoseconds
         } catch {

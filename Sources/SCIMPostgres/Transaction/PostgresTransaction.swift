@@ -20,10 +20,14 @@ final class PostgresTransaction: StoreTransaction {
     /// The statement timeout in force in this transaction: the connection's, or less near the deadline.
     private var statementTimeoutMilliseconds: Int?
 
-    init(connection: PostgresConnection, logger: Logger, deadline: RequestDeadline? = nil) {
+    /// Where database errors are counted for `/metrics` (the responder's board; nil elsewhere).
+    let counters: (any OperationalCounters)?
+
+    init(connection: PostgresConnection, logger: Logger, deadline: RequestDeadline? = nil, counters: (any OperationalCounters)? = nil) {
         self.connection = connection
         self.logger = logger
         self.deadline = deadline
+        self.counters = counters
         statementTimeoutMilliseconds = connection.statementTimeoutMilliseconds
     }
 
@@ -64,6 +68,11 @@ final class PostgresTransaction: StoreTransaction {
             databaseError = error
         }
         DatabaseErrorMapping.log(error, logger)
+        if let counters, error.sqlState?.isRefusedValue != true {
+            counters.count(error.isConnectionFailure ? .databaseConnectionError
+                           : error.sqlState == .queryCanceled ? .databaseTimeout
+                           : error.isRetryable ? .databaseConflict : .databaseOtherError)
+        }
         if error.sqlState == .queryCanceled, let deadline, deadline.remainingMilliseconds < 100 { return deadline.exceeded }
         return DatabaseErrorMapping.scimError(error, committing: false)
     }
