@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import SCIMCore
 #if canImport(Glibc)
 import Glibc
@@ -7,6 +8,10 @@ import Glibc
 /// swift-log handler writing one JSON object per line to stderr with a single write(2), so lines
 /// from several worker processes sharing stderr never interleave.
 public struct JSONLogHandler: LogHandler {
+    /// The request this worker is serving, set by the worker loop: every line logged meanwhile,
+    /// from any module (database errors included), carries its id.
+    public static let currentRequestId = Mutex<String?>(nil)
+
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     let label: String
@@ -27,7 +32,10 @@ public struct JSONLogHandler: LogHandler {
         object.append("level", .string(event.level.rawValue))
         object.append("pid", .integer(Int(getpid())))
         object.append("msg", .string(event.message.description))
-        let merged = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        var merged = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        if merged["request_id"] == nil, let requestId = Self.currentRequestId.withLock({ $0 }) {
+            merged["request_id"] = "\(requestId)"
+        }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             object.append(key, .string(value.description))
         }

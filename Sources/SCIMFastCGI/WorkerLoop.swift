@@ -69,6 +69,8 @@ public struct WorkerLoop {
         defer { metrics?.board.setBusy(metrics!.position, false) }
         let parameters = slot.parameters()
         let requestId = parameters["REQUEST_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? RequestID.generate()
+        JSONLogHandler.currentRequestId.withLock { $0 = requestId }
+        defer { JSONLogHandler.currentRequestId.withLock { $0 = nil } }
         let method = parameters["REQUEST_METHOD"] ?? "GET"
         let uri = parameters["REQUEST_URI"] ?? "/"
         let (path, rawQuery) = splitURI(uri)

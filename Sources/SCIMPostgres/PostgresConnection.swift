@@ -122,6 +122,8 @@ public final class PostgresConnection {
         if !isConnected { try connect() }
         guard let handle else { throw PostgresError(kind: .connection, message: "not connected") }
         let (text, binds) = sql.render()
+        let started = StatementTimings.isOn ? StatementTimings.now() : 0
+        defer { if started != 0 { StatementTimings.record(text, since: started) } }
         let result: OpaquePointer?
         if prepared && usePreparedStatements && (preparedNames[text] != nil || preparedNames.count < Self.maxPreparedStatements) {
             let name = try preparedName(for: text, count: binds.count, handle: handle)
@@ -154,6 +156,8 @@ public final class PostgresConnection {
     public func executeScript(_ text: String) throws(PostgresError) -> PostgresRows {
         if !isConnected { try connect() }
         guard let handle else { throw PostgresError(kind: .connection, message: "not connected") }
+        let started = StatementTimings.isOn ? StatementTimings.now() : 0
+        defer { if started != 0 { StatementTimings.record(text, since: started) } }
         return try consume(PQexec(handle, text), handle: handle)
     }
 

@@ -26,6 +26,8 @@ struct ResponderOptions {
     let statementTimeoutMilliseconds: Int
     let tenantMaxWorkers: Int
     let requestDeadlineSeconds: Int
+    /// A request slower than this logs its statements' timings; 0: never.
+    let slowRequestMilliseconds: Int
     let service: SCIMService.Configuration
 
     init(_ settings: Settings) throws(SettingsError) {
@@ -57,6 +59,7 @@ struct ResponderOptions {
         // than a gateway error.
         tenantMaxWorkers = try settings.integer("SCIM_TENANT_MAX_WORKERS", default: max(1, workers / 2), in: 1...Int.max)
         requestDeadlineSeconds = try settings.integer("SCIM_REQUEST_DEADLINE_SECONDS", default: 25, in: 1...3_600)
+        slowRequestMilliseconds = try settings.integer("SCIM_SLOW_REQUEST_MS", default: 1_000, in: 0...3_600_000)
         var service = SCIMService.Configuration()
         service.publicOrigin = try settings.origin("SCIM_PUBLIC_URL")
         service.maxBodyBytes = try settings.integer("SCIM_MAX_BODY_BYTES", default: service.maxBodyBytes, in: 1_024...(64 << 20))
@@ -82,6 +85,7 @@ struct ResponderOptions {
             "pool mode: \(pooling.rawValue), prepared statements: \(preparedStatements ? "on" : "off")",
             "statement timeout: \(statementTimeoutMilliseconds == 0 ? "off" : "\(statementTimeoutMilliseconds) ms")",
             "request deadline: \(requestDeadlineSeconds) s",
+            "slow requests: \(slowRequestMilliseconds == 0 ? "not logged" : "over \(slowRequestMilliseconds) ms logged with their statements")",
             "public origin: \(service.publicOrigin ?? "from each request")",
             "largest body: \(service.maxBodyBytes) bytes, largest page: \(service.maxListCount)",
             "configuration is valid",

@@ -74,6 +74,8 @@ struct SCIMResponder: ParsableCommand {
         let usePrepared = options.preparedStatements
         let statementTimeout = options.statementTimeoutMilliseconds
         let serviceConfiguration = options.service
+        let slowRequestMilliseconds = options.slowRequestMilliseconds
+        if slowRequestMilliseconds > 0 { StatementTimings.switchOn() }
 
         try FastCGI.initialize()
         let listenFD: Int32
@@ -124,9 +126,22 @@ struct SCIMResponder: ParsableCommand {
                 if request.path == "/metrics" { return MetricsEndpoint.response(request, metrics) }
                 store.deadline = RequestDeadline(seconds: deadlineSeconds, clock: clock)
                 defer { store.deadline = nil }
-                if request.path.hasPrefix(AdminJSONAPI.pathPrefix) { return admin.handle(request) }
-                if request.path == ConsoleApp.pathPrefix || request.path.hasPrefix(ConsoleApp.pathPrefix + "/") { return console.handle(request) }
-                return service.handle(request)
+                let started = clock.now()
+                if slowRequestMilliseconds > 0 { StatementTimings.reset() }
+                let response: HTTPResponse
+                if request.path.hasPrefix(AdminJSONAPI.pathPrefix) {
+                    response = admin.handle(request)
+                } else if request.path == ConsoleApp.pathPrefix || request.path.hasPrefix(ConsoleApp.pathPrefix + "/") {
+                    response = console.handle(request)
+                } else {
+                    response = service.handle(request)
+                }
+                let elapsedMilliseconds = Double(clock.now() - started) / 1_000_000
+                if slowRequestMilliseconds > 0, elapsedMilliseconds >= Double(slowRequestMilliseconds) {
+                    logger.warning("slow request", metadata: ["duration_ms": "\((elapsedMilliseconds * 10).rounded() / 10)",
+                                                              "path": "\(request.path.prefix(300))", "statements": "\(StatementTimings.summary())"])
+                }
+                return response
             }, idle: idleWork.run)
         }
         let status = supervisor.run()

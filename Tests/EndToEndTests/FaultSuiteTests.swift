@@ -77,7 +77,7 @@ struct FaultSuiteTests {
         let evidence = Evidence()
         let prefix = "\(scenario.filter { $0.isLetter }.lowercased())-\(UUID().uuidString.prefix(6))"
         let counter = Counter()
-        let reconnectsBefore = try Self.reconnectLines()
+        let logStart = try Self.responderLogSize()
         let perWriter = try await withThrowingTaskGroup(of: [(String, Int, Bool)].self, returning: [[(String, Int, Bool)]].self) { group in
             for writer in 0..<4 {
                 group.addTask {
@@ -101,7 +101,7 @@ struct FaultSuiteTests {
         }
         var row = Row(scenario: scenario)
         row.evidence = await evidence.value
-        row.reconnects = try Self.reconnectLines() - reconnectsBefore
+        row.reconnects = try Self.reconnectLines(since: logStart)
         // A writer that finished while the fault lasted (the SIGTERM restart takes a moment) says
         // nothing about recovery; the others must end on five acknowledged requests.
         let observed = perWriter.filter { $0.filter(\.2).count >= 5 }
@@ -126,9 +126,14 @@ struct FaultSuiteTests {
         return row
     }
 
-    static func reconnectLines() throws -> Int {
-        let (_, project) = try Stack.require()
-        return try Stack.logText("\(project)/.local/log/scim-fcgi.log").components(separatedBy: "reconnecting to retry transaction").count - 1
+    static var responderLog: String {
+        get throws { "\(try Stack.require().projectDir)/.local/log/scim-fcgi.log" }
+    }
+
+    static func responderLogSize() throws -> UInt64 { try Stack.logSize(try responderLog) }
+
+    static func reconnectLines(since offset: UInt64) throws -> Int {
+        try Stack.logText(try responderLog, from: offset).components(separatedBy: "reconnecting to retry transaction").count - 1
     }
 
     actor Evidence {

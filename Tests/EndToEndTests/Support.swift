@@ -29,6 +29,19 @@ enum Stack {
         String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
     }
 
+    /// The size of a log file now: where a later `logText(_:from:)` starts reading what came after.
+    static func logSize(_ path: String) throws -> UInt64 {
+        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    /// A log file's text from `offset` on (a long-lived log is read from where a test began, not whole).
+    static func logText(_ path: String, from offset: UInt64) throws -> String {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: offset)
+        return String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+    }
+
     /// Runs a command of the project (scimctl, quickstart.sh) and returns its standard output.
     /// posix_spawn and waitpid rather than Foundation's Process, whose waitUntilExit can miss the
     /// child's exit on Linux and hang.
