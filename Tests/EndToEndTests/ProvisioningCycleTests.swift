@@ -5,8 +5,8 @@ import Testing
 private let patchOp = #""schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]"#
 private let enterprise = CoreSchemas.enterpriseUserURN
 
-/// Whole provisioning cycles as Microsoft Entra ID and Okta run them (ENTRA.md §1 and its Okta
-/// appendix), every response asserted.
+/// Whole provisioning cycles as Microsoft Entra ID and Okta run them (docs/identity-providers.md §2 to §6 and its Okta section,
+/// §11), every response asserted.
 @Suite("Provisioning cycles: Entra in both PATCH dialects, Okta", .enabled(if: Stack.available))
 struct ProvisioningCycleTests {
     enum Dialect: String, CaseIterable, Sendable { case legacy, aadOptscim062020 }

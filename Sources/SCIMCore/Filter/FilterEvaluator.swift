@@ -48,7 +48,7 @@ public struct FilterEvaluator: Sendable {
             var right: Bool?
             switch expected {
             case .bool(let b): right = b
-            // Entra's role mapping filters on `primary eq "True"` (ENTRA.md quirk 5).
+            // Entra's role mapping filters on `primary eq "True"` (docs/identity-providers.md quirk 5).
             case .string(let s): right = s.caseInsensitiveEquals("true") ? true : (s.caseInsensitiveEquals("false") ? false : nil)
             default: right = nil
             }

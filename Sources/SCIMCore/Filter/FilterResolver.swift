@@ -148,7 +148,7 @@ public struct FilterResolver: Sendable {
         switch operand.type {
         case .boolean:
             guard op == .eq || op == .ne else { throw .badRequest(.invalidFilter, "\(named) is a boolean; only eq and ne apply.") }
-            // Entra sends `active eq "True"` (ENTRA.md quirk 5).
+            // Entra sends `active eq "True"` (docs/identity-providers.md quirk 5).
             if text.caseInsensitiveEquals("true") { return .compare(operand, op, .boolean(true)) }
             if text.caseInsensitiveEquals("false") { return .compare(operand, op, .boolean(false)) }
             throw .badRequest(.invalidFilter, "\(named) is a boolean; compare it with true or false.")

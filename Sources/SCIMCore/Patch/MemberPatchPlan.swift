@@ -1,5 +1,5 @@
 /// The membership part of a Group PATCH, separated from the rest so that members change by set
-/// operations on their table rather than by rewriting a list (RFC 7644 §3.5.2; ENTRA.md §1.7).
+/// operations on their table rather than by rewriting a list (RFC 7644 §3.5.2; docs/identity-providers.md §6).
 /// Pure: it reads the request and says what to do, in order.
 public struct MemberPatchPlan: Sendable, Equatable {
     public enum Change: Sendable, Equatable {
@@ -14,7 +14,7 @@ public struct MemberPatchPlan: Sendable, Equatable {
 
     static let membersDefinition = CoreSchemas.group.attribute(named: "members")!
     /// Member ids one PATCH may name in all. Entra sends at most a few hundred per request
-    /// (ENTRA.md §1.7); more is a client error, refused before any row is touched.
+    /// (docs/identity-providers.md §6); more is a client error, refused before any row is touched.
     public static let maxMembers = 10_000
 
     public init(_ request: PatchRequest) throws(SCIMError) {

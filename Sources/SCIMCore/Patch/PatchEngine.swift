@@ -1,5 +1,5 @@
 /// Applies PATCH operations (RFC 7644 §3.5.2) to a resource in its stored, normalised form, including
-/// the shapes Microsoft Entra sends in both of its dialects (ENTRA.md §1.4): path-less add/replace
+/// the shapes Microsoft Entra sends in both of its dialects (docs/identity-providers.md §4): path-less add/replace
 /// whose value keys are dotted or URN-qualified paths, replace/add on a filtered path that matches
 /// nothing (which creates the element), scalars wrapped as `[{"value": x}]`, and `"True"`/`"False"`.
 ///
@@ -185,7 +185,7 @@ public struct PatchEngine: Sendable {
 
     /// Replace (or add) through `attr[filter]` or `attr[filter].sub`. With no matching element, the
     /// element is created from the filter's equality terms: Entra relies on this for
-    /// `emails[type eq "work"].value` on a user without a work email (ENTRA.md §1.4.3).
+    /// `emails[type eq "work"].value` on a user without a work email (docs/identity-providers.md §4.3).
     private func writeFiltered(_ target: Target, _ filter: FilterExpression, _ rawValue: JSONValue,
                                _ document: inout JSONObject) throws(SCIMError) {
         let definition = target.definition
@@ -307,7 +307,7 @@ public struct PatchEngine: Sendable {
             throw .badRequest(.mutability, "'\(definition.name)' is required and cannot be removed.")
         }
         // Entra's default dialect removes listed values with {"op":"Remove","path":"x","value":[{"value":..}]}:
-        // only those values go, never the whole attribute (ENTRA.md §1.7).
+        // only those values go, never the whole attribute (docs/identity-providers.md §6).
         if definition.multiValued, let value, !value.isNull,
            let listed = try normalizer.normalizeValue(value, definition, path: target.displayPath)?.arrayValue {
             let keys = listed.map { Self.identity(of: $0) }

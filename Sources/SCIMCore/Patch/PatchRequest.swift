@@ -16,7 +16,7 @@ public struct PatchRequest: Sendable {
     public init(operations: [Operation]) { self.operations = operations }
 
     /// Parses the body. `op` is matched case-insensitively: Entra's default dialect sends
-    /// "Add"/"Replace"/"Remove" (ENTRA.md §1.4.1).
+    /// "Add"/"Replace"/"Remove" (docs/identity-providers.md §4.1).
     public static func parse(_ body: JSONValue) throws(SCIMError) -> PatchRequest {
         guard case .object(let object) = body else {
             throw .badRequest(.invalidSyntax, "A PATCH body must be a JSON object with \"schemas\" and \"Operations\".")

@@ -106,7 +106,7 @@ public struct ResourceNormalizer: Sendable {
             return normalized.isEmpty ? nil : .array(Self.singlePrimary(normalized))
         }
         if case .array(let array) = value {
-            // Entra's older client wraps scalars as [{"value": x}] (ENTRA.md quirk 6).
+            // Entra's older client wraps scalars as [{"value": x}] (docs/identity-providers.md quirk 6).
             guard array.count <= 1 else {
                 throw .badRequest(.invalidValue, "Attribute '\(path)' is single-valued but got an array of \(array.count) values.")
             }
@@ -121,7 +121,7 @@ public struct ResourceNormalizer: Sendable {
 
     /// Entra's AppRoleAssignmentsComplex mapping (without aadOptscim062020) sends each role as
     /// {"value": "{\"id\":\"...\",\"value\":\"25\",\"displayName\":\"Role1234\"}"}: the element
-    /// JSON-encoded into its own "value" (ENTRA.md §1.4.2). Such an element is decoded into the
+    /// JSON-encoded into its own "value" (docs/identity-providers.md §4.2). Such an element is decoded into the
     /// sub-attributes it carries (displayName becoming display).
     static func decodingEmbeddedJSON(_ element: JSONValue, _ definition: AttributeDefinition) -> JSONValue {
         guard definition.type == .complex, case .object(let object) = element, object.count == 1 || object["$ref"] != nil,
@@ -178,7 +178,7 @@ public struct ResourceNormalizer: Sendable {
             switch value {
             case .bool: return value
             case .string(let text):
-                // Entra's default mapping sends "True"/"False" (ENTRA.md quirk 4); coerced only here,
+                // Entra's default mapping sends "True"/"False" (docs/identity-providers.md quirk 4); coerced only here,
                 // where the schema says boolean.
                 if text.caseInsensitiveEquals("true") { return .bool(true) }
                 if text.caseInsensitiveEquals("false") { return .bool(false) }

@@ -39,7 +39,7 @@ public enum AttributeResolutionFailure: Error, Sendable, Equatable {
 extension ResourceTypeDefinition {
     /// What `path` names. An unqualified name is looked up in the core schema, then among the
     /// common attributes, then, when exactly one extension defines it, in that extension: Entra
-    /// sends the enterprise `manager` without its URN (ENTRA.md §1.4.4).
+    /// sends the enterprise `manager` without its URN (docs/identity-providers.md §4.4).
     public func resolve(_ path: AttributePath) -> Result<ResolvedAttribute, AttributeResolutionFailure> {
         let schema: SchemaDefinition
         let definition: AttributeDefinition

@@ -1,5 +1,5 @@
 /// `/Groups`. Members live in a join table: PATCH turns member operations into set operations on
-/// it (RFC 7644 §3.5.2; ENTRA.md §1.7), so a one-member change costs the same in any group, and
+/// it (RFC 7644 §3.5.2; docs/identity-providers.md §6), so a one-member change costs the same in any group, and
 /// members are read only when the response includes them.
 struct GroupEndpoints: ResourceEndpoints {
     let support: EndpointSupport
