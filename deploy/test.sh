@@ -77,6 +77,15 @@ if [ $# -eq 0 ]; then
     [ "$activation_status" -eq 0 ] || say "the socket activation test failed; see $LOG_DIR/socket-activation.log"
 fi
 
+# libpq multi-host connection strings across a failover to a streaming standby made for the test.
+failover_status=0
+if [ $# -eq 0 ]; then
+    say "a failover to a streaming standby, through a multi-host connection string"
+    Tests/Operations/failover-test.sh >"$LOG_DIR/failover-test.log" 2>&1 || failover_status=$?
+    grep -E '^(==>|   |error)' "$LOG_DIR/failover-test.log" | head -20 || true
+    [ "$failover_status" -eq 0 ] || say "the failover test failed; see $LOG_DIR/failover-test.log"
+fi
+
 # PgBouncer in transaction pooling mode between the responder and PostgreSQL: the end-to-end suite
 # again, the fault tests included (the responder reaches the database through it even across the
 # restarts those tests make).
@@ -153,4 +162,4 @@ if [ $# -eq 0 ]; then
     responder_start
 fi
 [ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$browser_status" -eq 0 ] && [ "$upgrade_status" -eq 0 ] \
-    && [ "$activation_status" -eq 0 ] && [ "$pgbouncer_status" -eq 0 ] && [ "$package_status" -eq 0 ] && [ "$extra_status" -eq 0 ]
+    && [ "$activation_status" -eq 0 ] && [ "$failover_status" -eq 0 ] && [ "$pgbouncer_status" -eq 0 ] && [ "$package_status" -eq 0 ] && [ "$extra_status" -eq 0 ]

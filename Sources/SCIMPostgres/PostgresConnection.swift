@@ -23,9 +23,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         "\(sqlState.map { "[\($0)] " } ?? "")\(message)" + (detail.map { " (\($0))" } ?? "")
     }
 
-    /// SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting down or starting).
+    /// SQLSTATE class 08 (connection exception), 57P01-57P03 (the server is shutting down or
+    /// starting), and 25006 (the server is read-only: no longer the primary).
     public var isConnectionFailure: Bool {
         kind == .connection || sqlState?.rawValue.hasPrefix("08") == true || ["57P01", "57P02", "57P03"].contains(sqlState?.rawValue ?? "")
+            || sqlState?.meansServerIsNotPrimary == true
     }
 
     /// Failures that a retry of the whole transaction can cure.
@@ -212,7 +214,9 @@ public final class PostgresConnection {
                                       sqlState: field(Int32(UInt8(ascii: "C"))).map(SQLState.init(rawValue:)),
                                       constraint: field(Int32(UInt8(ascii: "n"))),
                                       detail: field(Int32(UInt8(ascii: "D"))))
-            if connectionLost { close() }
+            // A read-only server will not become the primary again under this connection: drop
+            // it, so the next attempt connects afresh and libpq picks the read-write host.
+            if connectionLost || error.sqlState?.meansServerIsNotPrimary == true { close() }
             throw error
         }
     }

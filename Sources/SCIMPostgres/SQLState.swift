@@ -14,6 +14,7 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let foreignKeyViolation = SQLState(rawValue: "23503")
     public static let uniqueViolation = SQLState(rawValue: "23505")
     public static let checkViolation = SQLState(rawValue: "23514")
+    public static let readOnlySQLTransaction = SQLState(rawValue: "25006")
     public static let serializationFailure = SQLState(rawValue: "40001")
     public static let deadlockDetected = SQLState(rawValue: "40P01")
     public static let insufficientPrivilege = SQLState(rawValue: "42501")
@@ -23,6 +24,11 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// Class 22 (data exception) or 23 (integrity constraint violation): the request's values were
     /// refused; retrying the same request cannot help.
     public var isRefusedValue: Bool { rawValue.hasPrefix("22") || rawValue.hasPrefix("23") }
+
+    /// The server this connection reached no longer takes writes (a primary demoted after a
+    /// failover, or read-only for maintenance): the connection is useless for writing, and a new one
+    /// (libpq's `target_session_attrs=read-write` picks the new primary) is what cures it.
+    public var meansServerIsNotPrimary: Bool { self == .readOnlySQLTransaction }
 
     /// A serialization failure or deadlock: running the whole transaction again can succeed.
     public var isRetryable: Bool { self == .serializationFailure || self == .deadlockDetected }
