@@ -129,7 +129,7 @@ comment on column scim.provisioning_errors.cause is 'What groups errors: the ref
 comment on column scim.provisioning_errors.resolved_by is 'Who marked it resolved, or system when the cause went away (for example, the department was mapped and re-applied).';
 
 -- The column mappings a new tenant starts with: what Entra's default attribute mappings send
--- (docs/identity-providers.md §9), each to the matching application field. Existing mappings are kept.
+-- (ENTRA.md section 4), each to the matching application field. Existing mappings are kept.
 create or replace function scim.create_default_column_mappings(p_tenant uuid) returns void
 language sql as $$
     insert into scim.column_mappings (tenant_id, scim_path, field, transforms)
