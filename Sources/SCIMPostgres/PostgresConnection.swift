@@ -71,11 +71,10 @@ public final class PostgresConnection {
 
     deinit { close() }
 
-    /// What opens a transaction: with a transaction pooler, the statement timeout rides in it (one
-    /// round trip either way).
-    public var beginStatement: String {
-        guard pooling == .transaction, let timeout = statementTimeoutMilliseconds else { return "begin" }
-        return "begin; set local statement_timeout = \(timeout)"
+    /// What opens a transaction: with a transaction pooler, the statement timeout rides in it.
+    public var beginStatements: [String] {
+        guard pooling == .transaction, let timeout = statementTimeoutMilliseconds else { return ["begin"] }
+        return ["begin", "set local statement_timeout = \(timeout)"]
     }
 
     /// Counts the connections made: a new one may be to another server or as another role.
@@ -140,6 +139,91 @@ public final class PostgresConnection {
         return try consume(result, handle: handle)
     }
 
+    /// One statement of a pipeline: a single statement without binds (`begin`, `commit`), or a
+    /// statement with binds, prepared or not.
+    public enum PipelineStatement {
+        case plain(String)
+        case bound(SQL, prepared: Bool)
+    }
+
+    /// Sends the statements in one go (libpq's pipeline mode: one network round trip, one sync) and
+    /// returns the last one's rows. They run in order in the session's transaction; the first that
+    /// fails is thrown, and the server skips the rest.
+    @discardableResult
+    public func executePipeline(_ statements: [PipelineStatement]) throws(PostgresError) -> PostgresRows {
+        if statements.count == 1, case .bound(let sql, let prepared) = statements[0] { return try execute(sql, prepared: prepared) }
+        if statements.count == 1, case .plain(let text) = statements[0] { return try executeScript(text) }
+        if !isConnected { try connect() }
+        guard let handle else { throw PostgresError(kind: .connection, message: "not connected") }
+        // Named statements are made before the pipeline (once per connection), so it holds only executions.
+        var rendered: [(text: String, binds: [String?], name: String?)] = []
+        for statement in statements {
+            switch statement {
+            case .plain(let text):
+                rendered.append((text, [], nil))
+            case .bound(let sql, let prepared):
+                let (text, binds) = sql.render()
+                let name = prepared && usePreparedStatements && (preparedNames[text] != nil || preparedNames.count < Self.maxPreparedStatements)
+                    ? try preparedName(for: text, count: binds.count, handle: handle) : nil
+                rendered.append((text, binds, name))
+            }
+        }
+        let started = StatementTimings.isOn ? StatementTimings.now() : 0
+        defer { if started != 0 { StatementTimings.record(rendered.map(\.text).joined(separator: " | "), since: started) } }
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw PostgresError(kind: .server, message: "cannot enter pipeline mode: \(String(cString: PQerrorMessage(handle)).trimmedMessage)")
+        }
+        var sent = true
+        for item in rendered where sent {
+            let status = withOptionalCStrings(item.binds) { params in
+                if let name = item.name { return PQsendQueryPrepared(handle, name, Int32(item.binds.count), params, nil, nil, 0) }
+                return item.text.withCString { PQsendQueryParams(handle, $0, Int32(item.binds.count), nil, params, nil, nil, 0) }
+            }
+            sent = status == 1
+        }
+        if sent { sent = PQpipelineSync(handle) == 1 }
+        guard sent else {
+            let error = PostgresError(kind: .connection, message: String(cString: PQerrorMessage(handle)).trimmedMessage)
+            close()
+            throw error
+        }
+        var last = PostgresRows(columns: [], rows: [], affected: 0)
+        var failure: PostgresError?
+        for _ in rendered {
+            guard let result = PQgetResult(handle) else {
+                failure = failure ?? PostgresError(kind: .connection, message: String(cString: PQerrorMessage(handle)).trimmedMessage)
+                break
+            }
+            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                PQclear(result)
+            } else {
+                do {
+                    last = try consume(result, handle: handle, closingOnFailure: false)
+                } catch {
+                    failure = failure ?? error
+                }
+            }
+            // Each statement's results end with a null result.
+            while let extra = PQgetResult(handle) { PQclear(extra) }
+        }
+        // Up to the sync's own result, then back to ordinary mode.
+        for _ in 0..<3 {
+            guard let result = PQgetResult(handle) else { continue }
+            let status = PQresultStatus(result)
+            PQclear(result)
+            if status == PGRES_PIPELINE_SYNC { break }
+        }
+        if PQexitPipelineMode(handle) != 1 || PQstatus(handle) != CONNECTION_OK {
+            close()
+            throw failure ?? PostgresError(kind: .connection, message: "the connection broke in a pipeline")
+        }
+        if let failure {
+            if failure.isConnectionFailure { close() }
+            throw failure
+        }
+        return last
+    }
+
     /// How many notifications (LISTEN/NOTIFY) have arrived since the last call, read without a
     /// round trip from what the server has already sent; nil when not connected.
     public func takeNotifications() -> Int? {
@@ -172,11 +256,11 @@ public final class PostgresConnection {
         return name
     }
 
-    private func consume(_ result: OpaquePointer?, handle: OpaquePointer) throws(PostgresError) -> PostgresRows {
+    private func consume(_ result: OpaquePointer?, handle: OpaquePointer, closingOnFailure: Bool = true) throws(PostgresError) -> PostgresRows {
         guard let result else {
             let error = PostgresError(kind: PQstatus(handle) == CONNECTION_OK ? .server : .connection,
                                       message: String(cString: PQerrorMessage(handle)).trimmedMessage)
-            if error.kind == .connection { close() }
+            if error.kind == .connection && closingOnFailure { close() }
             throw error
         }
         defer { PQclear(result) }
@@ -216,7 +300,7 @@ public final class PostgresConnection {
                                       detail: field(Int32(UInt8(ascii: "D"))))
             // A read-only server will not become the primary again under this connection: drop
             // it, so the next attempt connects afresh and libpq picks the read-write host.
-            if connectionLost || error.sqlState?.meansServerIsNotPrimary == true { close() }
+            if closingOnFailure && (connectionLost || error.sqlState?.meansServerIsNotPrimary == true) { close() }
             throw error
         }
     }

@@ -78,10 +78,10 @@ public final class PostgresStore: ResourceStore {
             let transaction = PostgresTransaction(connection: connection, logger: logger, deadline: deadline, counters: counters)
             var committing = false
             do {
-                try transaction.run(connection.beginStatement)
+                transaction.begin()
                 let result = try body(transaction)
                 committing = true
-                try transaction.run("commit")
+                try transaction.commit()
                 return result
             } catch {
                 if let cause = transaction.databaseError {

@@ -172,9 +172,10 @@ extension ResourceStore {
 }
 
 public protocol StoreTransaction {
-    /// Appends a successful write's log row inside the write's own transaction, so that both
-    /// commit with one flush; a failure to log is the database's warning, never the write's error.
-    func recordWrite(_ entry: ProvisioningLogEntry) throws(SCIMError)
+    /// Appends a successful request's log row inside its own transaction, sent with the commit: a
+    /// write and its row commit with one flush, a read's commit waits for none; a failure to log is
+    /// the database's warning, never the request's error.
+    func recordSuccess(_ entry: ProvisioningLogEntry) throws(SCIMError)
     /// Looks up a live key for the tenant with this slug. nil for an unknown tenant, an unknown,
     /// revoked or expired key, and a key of another tenant alike, so a caller learns nothing.
     func authenticate(tenantSlug: String, bearerToken: String) throws(SCIMError) -> AuthenticatedKey?

@@ -66,7 +66,7 @@ public final class SCIMService {
         var staleKeyId: String?
         var admitted: (any WorkerAdmission)?
         defer { admitted?.leave() }
-        var loggedWithTheWrite = false
+        var loggedInTheTransaction = false
         var response: HTTPResponse
         do {
             response = try store.transaction { (transaction) throws(SCIMError) -> HTTPResponse in
@@ -84,10 +84,11 @@ public final class SCIMService {
                                              maxListCount: configuration.maxListCount, schemas: schemas,
                                              directory: try directoryMapper(key, schemas, transaction))
                 let answer = try dispatch(context)
-                // A successful write's log row commits with it (one flush, not two).
-                loggedWithTheWrite = answer.status < 400 && Self.writeMethods.contains(request.method.uppercased())
-                if loggedWithTheWrite {
-                    try transaction.recordWrite(logEntry(request, route: route, response: answer, keyPrefix: key.keyPrefix,
+                // A successful request's log row travels with its commit: one flush for a write and
+                // its row, none for a read (scim.record_request commits reads asynchronously).
+                loggedInTheTransaction = answer.status < 400
+                if loggedInTheTransaction {
+                    try transaction.recordSuccess(logEntry(request, route: route, response: answer, keyPrefix: key.keyPrefix,
                                                          milliseconds: clock.milliseconds(since: started)))
                 }
                 return answer
@@ -100,7 +101,7 @@ public final class SCIMService {
         // A wrong or missing key is always 401 (RFC 7644 §3.12), never slowed down: keys are
         // 238-bit secrets, and the identity provider's addresses are shared by all its customers.
         // Only requests made with one of the tenant's keys are the tenant's to see.
-        if let keyPrefix, !loggedWithTheWrite || response.status >= 400 {
+        if let keyPrefix, !loggedInTheTransaction || response.status >= 400 {
             store.record(logEntry(request, route: route, response: response, keyPrefix: keyPrefix,
                                   milliseconds: clock.milliseconds(since: started)))
         } else {
@@ -110,7 +111,6 @@ public final class SCIMService {
         return response
     }
 
-    static let writeMethods: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]
 
     /// What the provisioning log keeps of a request (ProvisioningLogEntry).
     private func logEntry(_ request: HTTPRequest, route: Route, response: HTTPResponse, keyPrefix: String?,

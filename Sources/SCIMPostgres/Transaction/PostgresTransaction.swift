@@ -19,6 +19,11 @@ final class PostgresTransaction: StoreTransaction {
     let deadline: RequestDeadline?
     /// The statement timeout in force in this transaction: the connection's, or less near the deadline.
     private var statementTimeoutMilliseconds: Int?
+    /// `begin` (and what goes with it) not sent yet: it travels with the transaction's first
+    /// statement, in one round trip (libpq's pipeline mode).
+    private var pendingBegin: [String] = []
+    /// Statements that need no answer before the commit (the log row), sent with it.
+    private var pendingBeforeCommit: [PostgresConnection.PipelineStatement] = []
 
     /// Where database errors are counted for `/metrics` (the responder's board; nil elsewhere).
     let counters: (any OperationalCounters)?
@@ -43,19 +48,44 @@ final class PostgresTransaction: StoreTransaction {
         statementTimeoutMilliseconds = remaining
     }
 
+    /// Opens the transaction: sent with the first statement, not on its own.
+    func begin() {
+        pendingBegin = connection.beginStatements
+    }
+
+    /// Runs one statement without binds (a savepoint, a setting).
     func run(_ script: String) throws(SCIMError) {
-        do {
-            try connection.executeScript(script)
-        } catch {
-            throw record(error)
-        }
+        try send(.plain(script))
     }
 
     @discardableResult
     func query(_ sql: SQL, prepared: Bool = true) throws(SCIMError) -> PostgresRows {
         try keepToDeadline()
+        return try send(.bound(sql, prepared: prepared))
+    }
+
+    /// Commits, with what waited for it; a transaction that ran nothing sends nothing.
+    func commit() throws(SCIMError) {
+        if !pendingBegin.isEmpty && pendingBeforeCommit.isEmpty {
+            pendingBegin = []
+            return
+        }
+        let tail = pendingBeforeCommit
+        pendingBeforeCommit = []
+        try send(tail + [.plain("commit")])
+    }
+
+    @discardableResult
+    private func send(_ statements: PostgresConnection.PipelineStatement...) throws(SCIMError) -> PostgresRows {
+        try send(statements)
+    }
+
+    @discardableResult
+    private func send(_ statements: [PostgresConnection.PipelineStatement]) throws(SCIMError) -> PostgresRows {
+        let opening = pendingBegin.map { PostgresConnection.PipelineStatement.plain($0) }
+        pendingBegin = []
         do {
-            return try connection.execute(sql, prepared: prepared)
+            return try connection.executePipeline(opening + statements)
         } catch {
             throw record(error)
         }
@@ -94,16 +124,13 @@ final class PostgresTransaction: StoreTransaction {
 
     /// The work is done by now, so its log row is written even past the deadline (a Bulk whose
     /// last operations the deadline stopped still commits the first ones), with a second for it.
-    func recordWrite(_ entry: ProvisioningLogEntry) throws(SCIMError) {
+    func recordSuccess(_ entry: ProvisioningLogEntry) throws(SCIMError) {
         if let current = statementTimeoutMilliseconds, current < 1_000 {
-            try run("set local statement_timeout = 1000")
+            pendingBeforeCommit.append(.plain("set local statement_timeout = 1000"))
             statementTimeoutMilliseconds = 1_000
         }
-        do {
-            try connection.execute(ProvisioningLogStatement.call("scim.record_write", entry), prepared: true)
-        } catch {
-            throw record(error)
-        }
+        // scim.record_write turns its own failure into a warning, so it needs no answer before the commit.
+        pendingBeforeCommit.append(.bound(ProvisioningLogStatement.call("scim.record_write", entry), prepared: true))
     }
 
     func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError) {
