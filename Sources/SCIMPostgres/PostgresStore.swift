@@ -134,6 +134,13 @@ public final class PostgresStore: ResourceStore {
         }
     }
 
+    public func addReadCounts(_ counts: [ReadTally.Count]) throws(SCIMError) {
+        guard !counts.isEmpty else { return }
+        try transaction { (transaction) throws(SCIMError) in
+            (transaction as? PostgresTransaction)?.addReadCounts(counts)
+        }
+    }
+
     func translate(_ cause: PostgresError, committing: Bool) -> SCIMError {
         if cause.isConnectionFailure { logger.error("database unavailable", metadata: ["error": "\(cause)"]) }
         return DatabaseErrorMapping.scimError(cause, committing: committing)

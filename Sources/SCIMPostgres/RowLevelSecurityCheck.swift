@@ -9,7 +9,7 @@ public enum RowLevelSecurityCheck {
     public static let protectedTables = ["scim.users", "scim.groups", "scim.group_members", "scim.schema_extensions",
                                          "scim.column_mappings", "scim.department_mappings", "scim.group_role_mappings",
                                          "app.users", "app.departments", "app.roles", "app.custom_fields", "app.role_assignments",
-                                         "scim.provisioning_log", "scim.provisioning_errors", "scim.reapply_jobs", "scim.mapping_changes",
+                                         "scim.provisioning_log", "scim.read_counts", "scim.provisioning_errors", "scim.reapply_jobs", "scim.mapping_changes",
                                          "scim.tenants", "scim.api_keys"]
 
     static var query: SQL {

@@ -26,6 +26,8 @@ struct ResponderOptions {
     let statementTimeoutMilliseconds: Int
     let tenantMaxWorkers: Int
     let requestDeadlineSeconds: Int
+    /// Successful reads counted per minute (scim.read_counts) rather than logged one row each.
+    let countReads: Bool
     /// A request slower than this logs its statements' timings; 0: never.
     let slowRequestMilliseconds: Int
     let service: SCIMService.Configuration
@@ -60,6 +62,7 @@ struct ResponderOptions {
         tenantMaxWorkers = try settings.integer("SCIM_TENANT_MAX_WORKERS", default: max(1, workers / 2), in: 1...Int.max)
         requestDeadlineSeconds = try settings.integer("SCIM_REQUEST_DEADLINE_SECONDS", default: 25, in: 1...3_600)
         slowRequestMilliseconds = try settings.integer("SCIM_SLOW_REQUEST_MS", default: 1_000, in: 0...3_600_000)
+        countReads = try settings.choice("SCIM_LOG_READS", ["counts", "rows"], default: "counts") == "counts"
         var service = SCIMService.Configuration()
         service.publicOrigin = try settings.origin("SCIM_PUBLIC_URL")
         service.maxBodyBytes = try settings.integer("SCIM_MAX_BODY_BYTES", default: service.maxBodyBytes, in: 1_024...(64 << 20))
@@ -85,6 +88,7 @@ struct ResponderOptions {
             "pool mode: \(pooling.rawValue), prepared statements: \(preparedStatements ? "on" : "off")",
             "statement timeout: \(statementTimeoutMilliseconds == 0 ? "off" : "\(statementTimeoutMilliseconds) ms")",
             "request deadline: \(requestDeadlineSeconds) s",
+            "successful reads: \(countReads ? "counted per minute" : "logged one row each")",
             "slow requests: \(slowRequestMilliseconds == 0 ? "not logged" : "over \(slowRequestMilliseconds) ms logged with their statements")",
             "public origin: \(service.publicOrigin ?? "from each request")",
             "largest body: \(service.maxBodyBytes) bytes, largest page: \(service.maxListCount)",

@@ -75,6 +75,7 @@ struct SCIMResponder: ParsableCommand {
         let statementTimeout = options.statementTimeoutMilliseconds
         let serviceConfiguration = options.service
         let slowRequestMilliseconds = options.slowRequestMilliseconds
+        let countReads = options.countReads
         if slowRequestMilliseconds > 0 { StatementTimings.switchOn() }
 
         try FastCGI.initialize()
@@ -117,12 +118,13 @@ struct SCIMResponder: ParsableCommand {
             store.admission = admission
             store.counters = metrics
             let service = SCIMService(store: store, configuration: configuration, clock: clock, admission: admission)
+            if countReads { service.readTally = ReadTally(wallClock: Self.wallSecondsNow) }
             let admin = AdminJSONAPI(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix)
             let console = ConsoleApp(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix,
                                      now: { Double(time(nil)) })
             let idleWork = IdleWork(store: store, logger: logger, clock: clock)
             let loopMetrics = metrics.flatMap { metrics in position.map { (board: metrics, position: $0) } }
-            return WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger, metrics: loopMetrics).run({ request in
+            let status = WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger, metrics: loopMetrics).run({ request in
                 if request.path == "/metrics" { return MetricsEndpoint.response(request, metrics) }
                 store.deadline = RequestDeadline(seconds: deadlineSeconds, clock: clock)
                 defer { store.deadline = nil }
@@ -142,10 +144,22 @@ struct SCIMResponder: ParsableCommand {
                                                               "path": "\(request.path.prefix(300))", "statements": "\(StatementTimings.summary())"])
                 }
                 return response
-            }, idle: idleWork.run)
+            }, idle: {
+                service.flushReadCounts()
+                idleWork.run()
+            })
+            // Counted reads not written yet go before the worker does.
+            service.flushReadCounts()
+            return status
         }
         let status = supervisor.run()
         throw ExitCode(status)
+    }
+
+    private static func wallSecondsNow() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1_000_000_000
     }
 
     private func writePidFile(_ path: String) {

@@ -107,6 +107,8 @@ struct RowLevelSecurityTests {
                         values (\(t)::uuid, 'urn:example:everywhere', 'User', '{}') returning 1),
                  pl as (insert into scim.provisioning_log (tenant_id, request_id, method, path, status, duration_ms)
                         values (\(t)::uuid, 'everywhere', 'GET', '/Users', 200, 1) returning 1),
+                 rc as (insert into scim.read_counts (tenant_id, minute, key_prefix, endpoint, requests, total_ms, max_ms, last_at)
+                        values (\(t)::uuid, date_trunc('minute', now()), 'everywhere', 'Users', 1, 1, 1, now()) returning 1),
                  pe as (insert into scim.provisioning_errors (tenant_id, kind, cause, detail, suggestion)
                         values (\(t)::uuid, 'rejected_request', 'everywhere', 'd', 's') returning 1),
                  rj as (insert into scim.reapply_jobs (tenant_id, reason, state) values (\(t)::uuid, 'everywhere', 'done') returning 1),

@@ -162,16 +162,21 @@ public protocol ResourceStore {
     /// only if no one else holds the key's row: a request never waits for this bookkeeping.
     func recordKeyUse(keyId: String)
 
+    /// Adds a worker's sums of successful reads to the tenants' counts (scim.read_counts), in a
+    /// transaction of its own that waits for no flush to disk.
+    func addReadCounts(_ counts: [ReadTally.Count]) throws(SCIMError)
 }
 
 extension ResourceStore {
     /// Whether the database answers: one empty transaction.
     public func checkReadiness() throws(SCIMError) {
-        try transaction { (_) throws(SCIMError) in () }
+        try transaction { (transaction) throws(SCIMError) in try transaction.ping() }
     }
 }
 
 public protocol StoreTransaction {
+    /// One round trip to the database.
+    func ping() throws(SCIMError)
     /// Appends a successful request's log row inside its own transaction, sent with the commit: a
     /// write and its row commit with one flush, a read's commit waits for none; a failure to log is
     /// the database's warning, never the request's error.

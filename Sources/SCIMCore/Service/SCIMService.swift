@@ -21,6 +21,9 @@ public final class SCIMService {
 
     let store: any ResourceStore
     let configuration: Configuration
+    /// When set, successful reads are counted here and written as sums (scim.read_counts) instead
+    /// of a log row each; nil keeps a row per read (SCIM_LOG_READS=rows).
+    public var readTally: ReadTally?
     let clock: MonotonicClock
     /// Each tenant's schemas, by tenant id, with the schema_version they were read at.
     private var schemaCache: [String: (version: Int, schemas: TenantSchemas)] = [:]
@@ -67,6 +70,7 @@ public final class SCIMService {
         var admitted: (any WorkerAdmission)?
         defer { admitted?.leave() }
         var loggedInTheTransaction = false
+        var countedRead: (tenantId: String, keyPrefix: String?)?
         var response: HTTPResponse
         do {
             response = try store.transaction { (transaction) throws(SCIMError) -> HTTPResponse in
@@ -84,8 +88,13 @@ public final class SCIMService {
                                              maxListCount: configuration.maxListCount, schemas: schemas,
                                              directory: try directoryMapper(key, schemas, transaction))
                 let answer = try dispatch(context)
-                // A successful request's log row travels with its commit: one flush for a write and
-                // its row, none for a read (scim.record_request commits reads asynchronously).
+                // A successful read is counted; a successful write's log row travels with its
+                // commit (one flush for both); so does a read's when reads are logged as rows
+                // (scim.record_request commits those without a flush).
+                if answer.status < 400, readTally != nil, Self.readMethods.contains(request.method.uppercased()) {
+                    countedRead = (key.tenantId, key.keyPrefix)
+                    return answer
+                }
                 loggedInTheTransaction = answer.status < 400
                 if loggedInTheTransaction {
                     try transaction.recordSuccess(logEntry(request, route: route, response: answer, keyPrefix: key.keyPrefix,
@@ -98,6 +107,12 @@ public final class SCIMService {
         }
         response.tenant = route.tenant
         if let staleKeyId { store.recordKeyUse(keyId: staleKeyId) }
+        if let countedRead, let readTally, response.status < 400 {
+            readTally.add(tenantId: countedRead.tenantId, keyPrefix: countedRead.keyPrefix, endpoint: Self.endpointLabel(route.resource),
+                          milliseconds: clock.milliseconds(since: started))
+            if readTally.isDue { flushReadCounts() }
+            return response
+        }
         // A wrong or missing key is always 401 (RFC 7644 §3.12), never slowed down: keys are
         // 238-bit secrets, and the identity provider's addresses are shared by all its customers.
         // Only requests made with one of the tenant's keys are the tenant's to see.
@@ -111,6 +126,33 @@ public final class SCIMService {
         return response
     }
 
+
+    static let readMethods: Set<String> = ["GET", "HEAD"]
+
+    /// Writes the counted reads now (also when the worker is idle, and before it stops). Sums that
+    /// cannot be written stay for the next try.
+    public func flushReadCounts() {
+        guard let readTally, !readTally.isEmpty else { return }
+        let taken = readTally.take()
+        do {
+            try store.addReadCounts(taken)
+        } catch {
+            readTally.putBack(taken)
+        }
+    }
+
+    /// The endpoint a read is counted under.
+    static func endpointLabel(_ resource: Route.Resource) -> String {
+        switch resource {
+        case .users(nil): return "Users"
+        case .users: return "Users/{id}"
+        case .groups(nil): return "Groups"
+        case .groups: return "Groups/{id}"
+        case .usersSearch, .groupsSearch, .rootSearch: return ".search"
+        case .bulk: return "Bulk"
+        case .serviceProviderConfig, .resourceTypes, .schemas: return "discovery"
+        }
+    }
 
     /// What the provisioning log keeps of a request (ProvisioningLogEntry).
     private func logEntry(_ request: HTTPRequest, route: Route, response: HTTPResponse, keyPrefix: String?,

@@ -11,10 +11,18 @@ struct AdminListingStatements {
     /// (`totalResultsIsLowerBound`), so a page never costs a scan of the whole log.
     static let countCap = 10_000
 
+    /// The newest of the log's rows and of the counted reads (scim.read_counts), each newest first
+    /// through its (tenant_id, time) index.
     var lastRequest: SQL {
         """
-        select l.logged_at, coalesce(l.key_name || ' (' || l.key_prefix || ')', l.key_prefix) as key, l.status
-        from scim.provisioning_log l where l.tenant_id = \(tenant) order by l.logged_at desc limit 1
+        select logged_at, key, status from (
+            (select l.logged_at, coalesce(l.key_name || ' (' || l.key_prefix || ')', l.key_prefix) as key, l.status
+             from scim.provisioning_log l where l.tenant_id = \(tenant) order by l.logged_at desc limit 1)
+            union all
+            (select c.last_at, coalesce(k.name || ' (' || c.key_prefix || ')', nullif(c.key_prefix, '')), 200
+             from scim.read_counts c left join scim.api_keys k on k.prefix = c.key_prefix and k.tenant_id = c.tenant_id
+             where c.tenant_id = \(tenant) order by c.minute desc, c.last_at desc limit 1)
+        ) latest order by logged_at desc limit 1
         """
     }
 
@@ -35,11 +43,20 @@ struct AdminListingStatements {
     /// reads it through the (tenant_id, logged_at) index.
     func hourly(hours: Int, endingAt currentHour: String) -> SQL {
         """
-        with counted as (
+        with logged as (
             select date_trunc('hour', l.logged_at) as hour, count(*) as requests, count(*) filter (where l.status >= 400) as failures
             from scim.provisioning_log l
             where l.tenant_id = \(tenant) and l.logged_at >= \(currentHour)::timestamptz - make_interval(hours => \(hours - 1))
             group by 1
+        ), read as (
+            select date_trunc('hour', c.minute) as hour, sum(c.requests) as requests
+            from scim.read_counts c
+            where c.tenant_id = \(tenant) and c.minute >= \(currentHour)::timestamptz - make_interval(hours => \(hours - 1))
+            group by 1
+        ), counted as (
+            select coalesce(l.hour, r.hour) as hour, coalesce(l.requests, 0) + coalesce(r.requests, 0) as requests,
+                   coalesce(l.failures, 0) as failures
+            from logged l full join read r on r.hour = l.hour
         )
         select to_char(h.hour at time zone 'UTC', 'YYYY-MM-DD"T"HH24:00"Z"') as hour,
                coalesce(c.requests, 0) as requests, coalesce(c.failures, 0) as failures

@@ -133,6 +133,21 @@ final class PostgresTransaction: StoreTransaction {
         pendingBeforeCommit.append(.bound(ProvisioningLogStatement.call("scim.record_write", entry), prepared: true))
     }
 
+    func ping() throws(SCIMError) {
+        try query("select 1", prepared: false)
+    }
+
+    /// Sums of successful reads, sent with the commit (one round trip for the whole batch).
+    func addReadCounts(_ counts: [ReadTally.Count]) {
+        for count in counts {
+            pendingBeforeCommit.append(.bound("""
+                select scim.add_read_counts(\(count.tenantId)::uuid, to_timestamp(\(count.minute)), \(count.keyPrefix),
+                    \(count.endpoint), \(count.requests)::integer, \(String(count.totalMilliseconds))::numeric,
+                    \(String(count.maxMilliseconds))::numeric, to_timestamp(\(String(count.lastAt))::double precision))
+                """, prepared: true))
+        }
+    }
+
     func scope(toTenant tenantId: String, schemas: TenantSchemas) throws(SCIMError) {
         self.schemas = schemas
         guard tenantId != scopedTenant else { return }

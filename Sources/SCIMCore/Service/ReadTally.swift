@@ -1,0 +1,82 @@
+/// A worker's successful reads added up by tenant, minute, key and endpoint, until they are written
+/// (`ResourceStore.addReadCounts`, every few seconds and when the worker is idle or stops): the
+/// provisioning log keeps a row for every write and every failure, and counts for reads, which an
+/// identity provider sends by the hundred thousand.
+public final class ReadTally {
+    public struct Count: Sendable, Equatable {
+        public var tenantId: String
+        /// Seconds since the epoch at the start of the minute.
+        public var minute: Int
+        public var keyPrefix: String?
+        public var endpoint: String
+        public var requests: Int
+        public var totalMilliseconds: Double
+        public var maxMilliseconds: Double
+        /// Seconds since the epoch of the last of them.
+        public var lastAt: Double
+    }
+
+    struct Key: Hashable {
+        var tenantId: String
+        var minute: Int
+        var keyPrefix: String?
+        var endpoint: String
+    }
+
+    /// How long sums may wait in the worker before they are written.
+    public let maxAgeSeconds: Double
+    private let wallClock: () -> Double
+    private var counts: [Key: Count] = [:]
+    private var oldest: Double?
+
+    public init(maxAgeSeconds: Double = 5, wallClock: @escaping () -> Double) {
+        self.maxAgeSeconds = maxAgeSeconds
+        self.wallClock = wallClock
+    }
+
+    public var isEmpty: Bool { counts.isEmpty }
+
+    /// Whether the sums have waited long enough to be written now.
+    public var isDue: Bool { oldest.map { wallClock() - $0 >= maxAgeSeconds } ?? false }
+
+    public func add(tenantId: String, keyPrefix: String?, endpoint: String, milliseconds: Double) {
+        let now = wallClock()
+        let key = Key(tenantId: tenantId, minute: Int(now) / 60 * 60, keyPrefix: keyPrefix, endpoint: endpoint)
+        if oldest == nil { oldest = now }
+        if var count = counts[key] {
+            count.requests += 1
+            count.totalMilliseconds += milliseconds
+            count.maxMilliseconds = max(count.maxMilliseconds, milliseconds)
+            count.lastAt = now
+            counts[key] = count
+        } else {
+            counts[key] = Count(tenantId: tenantId, minute: key.minute, keyPrefix: keyPrefix, endpoint: endpoint, requests: 1,
+                                totalMilliseconds: milliseconds, maxMilliseconds: milliseconds, lastAt: now)
+        }
+    }
+
+    /// Everything added since the last take, forgotten here.
+    public func take() -> [Count] {
+        let taken = Array(counts.values)
+        counts.removeAll(keepingCapacity: true)
+        oldest = nil
+        return taken
+    }
+
+    /// Puts sums that could not be written back, to be tried again (the next add keeps them due).
+    public func putBack(_ taken: [Count]) {
+        for count in taken {
+            let key = Key(tenantId: count.tenantId, minute: count.minute, keyPrefix: count.keyPrefix, endpoint: count.endpoint)
+            if var existing = counts[key] {
+                existing.requests += count.requests
+                existing.totalMilliseconds += count.totalMilliseconds
+                existing.maxMilliseconds = max(existing.maxMilliseconds, count.maxMilliseconds)
+                existing.lastAt = max(existing.lastAt, count.lastAt)
+                counts[key] = existing
+            } else {
+                counts[key] = count
+            }
+        }
+        if !taken.isEmpty { oldest = min(oldest ?? wallClock(), taken.map(\.lastAt).min() ?? wallClock()) }
+    }
+}
