@@ -17,8 +17,8 @@ activate_pid=""
 cluster_started=false
 cleanup() {
     local status=$?
-    [ -n "$activate_pid" ] && kill "$activate_pid" 2>/dev/null && wait "$activate_pid" 2>/dev/null
-    $cluster_started && pg_ctlcluster 15 main stop >/dev/null 2>&1
+    if [ -n "$activate_pid" ]; then kill "$activate_pid" 2>/dev/null || true; wait "$activate_pid" 2>/dev/null || true; fi
+    if $cluster_started; then pg_ctlcluster 15 main stop >/dev/null 2>&1 || true; fi
     rm -rf "$work"
     exit "$status"
 }

@@ -12,8 +12,8 @@ holder_pid=""
 activate_pid=""
 cleanup() {
     local status=$?
-    [ -n "$activate_pid" ] && kill "$activate_pid" 2>/dev/null && wait "$activate_pid" 2>/dev/null
-    [ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null && wait "$holder_pid" 2>/dev/null
+    if [ -n "$activate_pid" ]; then kill "$activate_pid" 2>/dev/null || true; wait "$activate_pid" 2>/dev/null || true; fi
+    if [ -n "$holder_pid" ]; then kill "$holder_pid" 2>/dev/null || true; wait "$holder_pid" 2>/dev/null || true; fi
     rm -rf "$work"
     responder_start >/dev/null 2>&1 || say "could not restart the dev responder"
     exit "$status"
