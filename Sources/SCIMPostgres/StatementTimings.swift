@@ -18,23 +18,29 @@ public enum StatementTimings {
     public static func summary(limit: Int = 10) -> String {
         let entries = state.withLock { $0.entries }
         return entries.sorted { $0.milliseconds > $1.milliseconds }.prefix(limit)
-            .map { "\(($0.milliseconds * 10).rounded() / 10) ms \($0.statement)" }.joined(separator: "; ")
+            .map { "\(($0.milliseconds * 10).rounded() / 10) ms \(shape($0.statement))" }.joined(separator: "; ")
             + (entries.count > limit ? "; (\(entries.count - limit) more)" : "")
+    }
+
+    /// The statement's shape, not its values (values travel as binds and are never logged), its
+    /// white space folded: made only for a slow request's line, never on the request's path.
+    static func shape(_ text: String) -> String {
+        var shape = ""
+        var lastWasSpace = false
+        for character in text.prefix(200) {
+            let space = character == " " || character == "\n" || character == "\t" || character == "\r"
+            if !(space && lastWasSpace) { shape.append(space ? " " : character) }
+            lastWasSpace = space
+        }
+        return String(shape.prefix(90))
     }
 
     static var isOn: Bool { state.withLock { $0.on } }
 
+    /// Keeps the statement as it is (the string is shared, not copied) with its time.
     static func record(_ text: String, since start: Int64) {
         let elapsed = Double(now() - start) / 1_000_000
-        // The statement's shape, not its values: values travel as binds and are never logged.
-        var shape = ""
-        var lastWasSpace = false
-        for character in text.prefix(200) {
-            let space = character.isWhitespace
-            if !(space && lastWasSpace) { shape.append(space ? " " : character) }
-            lastWasSpace = space
-        }
-        state.withLock { $0.entries.append((String(shape.prefix(90)), elapsed)) }
+        state.withLock { $0.entries.append((text, elapsed)) }
     }
 
     static func now() -> Int64 {
