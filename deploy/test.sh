@@ -59,68 +59,65 @@ if [ $# -eq 0 ]; then
     [ "$browser_status" -eq 0 ] || say "the browser suite failed; see $LOG_DIR/browser-output.log"
 fi
 
-# A database made by an older commit's migrations, upgraded to this one, passes the PostgreSQL suite.
-upgrade_status=0
-if [ $# -eq 0 ]; then
-    say "upgrading a database made by older migrations, and testing it"
-    Tests/Upgrade/upgrade-test.sh >"$LOG_DIR/upgrade-output.log" 2>&1 || upgrade_status=$?
-    grep -E '^(==>|✔ Test run|✘|error)' "$LOG_DIR/upgrade-output.log" | head -20 || true
-    [ "$upgrade_status" -eq 0 ] || say "the upgrade test failed; see $LOG_DIR/upgrade-output.log"
-fi
-
-# Socket activation as deploy/systemd/ uses it: systemd-socket-activate, and restarts under load.
-activation_status=0
-if [ $# -eq 0 ]; then
-    say "socket activation: systemd-socket-activate, and three restarts under load"
-    Tests/Operations/socket-activation.sh >"$LOG_DIR/socket-activation.log" 2>&1 || activation_status=$?
-    grep -E '^(==>|   |restart|service|error)' "$LOG_DIR/socket-activation.log" | head -20 || true
-    [ "$activation_status" -eq 0 ] || say "the socket activation test failed; see $LOG_DIR/socket-activation.log"
-fi
-
-# libpq multi-host connection strings across a failover to a streaming standby made for the test.
-failover_status=0
-if [ $# -eq 0 ]; then
-    say "a failover to a streaming standby, through a multi-host connection string"
-    Tests/Operations/failover-test.sh >"$LOG_DIR/failover-test.log" 2>&1 || failover_status=$?
-    grep -E '^(==>|   |error)' "$LOG_DIR/failover-test.log" | head -20 || true
-    [ "$failover_status" -eq 0 ] || say "the failover test failed; see $LOG_DIR/failover-test.log"
-fi
+# One stage of the full run: says what it does, sends the command's output to a log, shows the
+# lines of it that tell how it went, and on failure where the log is. Its status is the command's.
+stage() { # description, log file name, pattern of the lines to show, command...
+    local description=$1 log="$LOG_DIR/$2" pattern=$3 status=0
+    shift 3
+    say "$description"
+    "$@" >"$log" 2>&1 || status=$?
+    grep -E "$pattern" "$log" | head -40 || true
+    [ "$status" -eq 0 ] || say "failed (exit $status); see $log"
+    return "$status"
+}
 
 # PgBouncer in transaction pooling mode between the responder and PostgreSQL: the end-to-end suite
 # again, the fault tests included (the responder reaches the database through it even across the
 # restarts those tests make).
-pgbouncer_status=0
-if [ $# -eq 0 ]; then
-    say "the end-to-end suite through PgBouncer in transaction pooling mode"
+suite_through_pgbouncer() {
+    local status=0
     pgbouncer_start
-    SCIM_RESPONDER_DATABASE_URL=$(pgbouncer_url) SCIM_DB_POOL_MODE=transaction responder_start
-    SCIM_RESPONDER_DATABASE_URL=$(pgbouncer_url) SCIM_DB_POOL_MODE=transaction \
-        swift test --no-parallel --filter EndToEndTests >"$LOG_DIR/pgbouncer-e2e-output.log" 2>&1 || pgbouncer_status=$?
-    grep -E '^(✔ Test run|✘)' "$LOG_DIR/pgbouncer-e2e-output.log" | head -40 || true
+    export SCIM_RESPONDER_DATABASE_URL SCIM_DB_POOL_MODE=transaction
+    SCIM_RESPONDER_DATABASE_URL=$(pgbouncer_url)
+    responder_start
+    swift test --no-parallel --filter EndToEndTests || status=$?
+    unset SCIM_RESPONDER_DATABASE_URL SCIM_DB_POOL_MODE
     responder_start
     pgbouncer_stop
-    [ "$pgbouncer_status" -eq 0 ] || say "the suite through PgBouncer failed; see $LOG_DIR/pgbouncer-e2e-output.log"
-fi
+    return "$status"
+}
 
 # The Debian package: built, installed with dpkg -i, the README's server steps on Debian's own
-# cluster, then the end-to-end suite against the installed binaries. It installs a package, so it
-# runs as root (CI does) and removes the package afterwards.
-package_status=0
-if [ $# -eq 0 ] && [ "$(id -u)" -eq 0 ]; then
-    say "the Debian package: build, dpkg -i, the README's steps, the end-to-end suite on the installed binaries"
-    Tests/Operations/package-test.sh >"$LOG_DIR/package-test.log" 2>&1 || package_status=$?
-    grep -E '^(==>|   ok|error|→)' "$LOG_DIR/package-test.log" | head -30 || true
-    if [ "$package_status" -eq 0 ]; then
+# cluster, then the end-to-end suite against the installed binaries; purged afterwards.
+suite_on_the_package() {
+    local status=0
+    Tests/Operations/package-test.sh || status=$?
+    if [ "$status" -eq 0 ]; then
         SCIM_RESPONDER_BINARY=/usr/bin/scim-fcgi responder_start
-        SCIM_TEST_SCIMCTL=/usr/bin/scimctl swift test --no-parallel --filter EndToEndTests >"$LOG_DIR/package-e2e-output.log" 2>&1 \
-            || package_status=$?
-        grep -E '^(✔ Test run|✘)' "$LOG_DIR/package-e2e-output.log" | head -40 || true
+        SCIM_TEST_SCIMCTL=/usr/bin/scimctl swift test --no-parallel --filter EndToEndTests || status=$?
         responder_start
     fi
     dpkg --purge scim-server >/dev/null 2>&1 || true
-    [ "$package_status" -eq 0 ] || say "the package test failed; see $LOG_DIR/package-test.log and package-e2e-output.log"
-elif [ $# -eq 0 ]; then
-    say "the Debian package test needs root (it installs the package); skipped in this run as $(id -un)"
+    return "$status"
+}
+
+operations_status=0
+if [ $# -eq 0 ]; then
+    # A database made by an older commit's migrations, upgraded to this one, passes the PostgreSQL suite.
+    stage "upgrading a database made by older migrations, and testing it" upgrade-output.log '^(==>|✔ Test run|✘|error)' \
+        Tests/Upgrade/upgrade-test.sh || operations_status=1
+    stage "socket activation: systemd-socket-activate, and three restarts under load" socket-activation.log \
+        '^(==>|   |restart|service|error)' Tests/Operations/socket-activation.sh || operations_status=1
+    stage "a failover to a streaming standby, through a multi-host connection string" failover-test.log '^(==>|   |error)' \
+        Tests/Operations/failover-test.sh || operations_status=1
+    stage "the end-to-end suite through PgBouncer in transaction pooling mode" pgbouncer-e2e-output.log \
+        '^(==>|✔ Test run|✘)' suite_through_pgbouncer || operations_status=1
+    if [ "$(id -u)" -eq 0 ]; then
+        stage "the Debian package: build, dpkg -i, the README's steps, the end-to-end suite on the installed binaries" \
+            package-test.log '^(==>|   ok|error|→|✔ Test run|✘)' suite_on_the_package || operations_status=1
+    else
+        say "the Debian package test needs root (it installs the package); skipped in this run as $(id -un)"
+    fi
 fi
 
 # With a --filter (or any argument) only the tests asked for run; the full run adds the sanitizer
@@ -161,5 +158,5 @@ if [ $# -eq 0 ]; then
     unset SCIM_RESPONDER_BINARY ASAN_OPTIONS
     responder_start
 fi
-[ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$browser_status" -eq 0 ] && [ "$upgrade_status" -eq 0 ] \
-    && [ "$activation_status" -eq 0 ] && [ "$failover_status" -eq 0 ] && [ "$pgbouncer_status" -eq 0 ] && [ "$package_status" -eq 0 ] && [ "$extra_status" -eq 0 ]
+[ "$checker_status" -eq 0 ] && [ "$tls_status" -eq 0 ] && [ "$browser_status" -eq 0 ] && [ "$operations_status" -eq 0 ] \
+    && [ "$extra_status" -eq 0 ]
