@@ -10,7 +10,7 @@ struct SCIMPage {
     let stateLabel: String
     let lastRequestAt: String
     let lastRequestKey: String?
-    let lastRequestStatus: String
+    let lastRequestStatus: String?
     let lastWriteAt: String
     let requests24h: Int
     let failures24h: Int
@@ -27,7 +27,7 @@ struct SCIMPage {
         stateLabel = enabled ? "Active" : "Inactive"
         lastRequestAt = summary.lastRequest.map { ConsoleFormat.time($0.at) } ?? "Never"
         lastRequestKey = summary.lastRequest?.key.flatMap { $0.isEmpty ? nil : $0 }
-        lastRequestStatus = summary.lastRequest.map { String($0.status) } ?? ""
+        lastRequestStatus = summary.lastRequest.map { String($0.status) }
         lastWriteAt = summary.lastSuccessfulWriteAt.map { ConsoleFormat.time($0) } ?? "Never"
         requests24h = summary.requestCount
         failures24h = summary.failureCount
