@@ -107,25 +107,22 @@ public final class SCIMService {
         }
         response.tenant = route.tenant
         if let staleKeyId { store.recordKeyUse(keyId: staleKeyId) }
-        if let countedRead, let readTally, response.status < 400 {
-            readTally.add(tenantId: countedRead.tenantId, keyPrefix: countedRead.keyPrefix, endpoint: Self.endpointLabel(route.resource),
-                          milliseconds: clock.milliseconds(since: started))
-            if readTally.isDue { flushReadCounts() }
-            return response
-        }
         // A wrong or missing key is always 401 (RFC 7644 §3.12), never slowed down: keys are
         // 238-bit secrets, and the identity provider's addresses are shared by all its customers.
         // Only requests made with one of the tenant's keys are the tenant's to see.
-        if let keyPrefix, !loggedInTheTransaction || response.status >= 400 {
-            store.record(logEntry(request, route: route, response: response, keyPrefix: keyPrefix,
-                                  milliseconds: clock.milliseconds(since: started)))
-        } else {
+        if let countedRead, let readTally, response.status < 400 {
+            readTally.add(tenantId: countedRead.tenantId, keyPrefix: countedRead.keyPrefix, endpoint: Self.endpointLabel(route.resource),
+                          milliseconds: clock.milliseconds(since: started))
+        } else if keyPrefix == nil {
             unauthenticatedRequests += 1
             response.unauthenticatedCount = unauthenticatedRequests
+        } else if !loggedInTheTransaction || response.status >= 400 {
+            store.record(logEntry(request, route: route, response: response, keyPrefix: keyPrefix,
+                                  milliseconds: clock.milliseconds(since: started)))
         }
+        if readTally?.isDue == true { flushReadCounts() }
         return response
     }
-
 
     static let readMethods: Set<String> = ["GET", "HEAD"]
 
