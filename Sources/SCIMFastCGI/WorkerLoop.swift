@@ -14,14 +14,18 @@ public struct WorkerLoop {
     let listenFD: Int32
     let maxBodyBytes: Int
     let logger: Logger
-    /// Where every answered request is counted, and this worker's place on it.
-    let metrics: (board: MetricsBoard, position: Int)?
+    /// Where every answered request is counted.
+    let metrics: MetricsBoard?
+    /// This worker's place on the boards (for its busy flag); nil when every place is taken
+    /// (generations of workers overlapping after quick SIGHUPs): its requests still count.
+    let position: Int?
 
-    public init(listenFD: Int32, maxBodyBytes: Int, logger: Logger, metrics: (board: MetricsBoard, position: Int)? = nil) {
+    public init(listenFD: Int32, maxBodyBytes: Int, logger: Logger, metrics: MetricsBoard? = nil, position: Int? = nil) {
         self.listenFD = listenFD
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
         self.metrics = metrics
+        self.position = position
     }
 
     static let drainNanoseconds: Int64 = 1_000_000_000
@@ -65,8 +69,8 @@ public struct WorkerLoop {
 
     private func serve(_ slot: FastCGIRequestSlot, _ handler: Handler) {
         let started = monotonicNanoseconds()
-        metrics?.board.setBusy(metrics!.position, true)
-        defer { metrics?.board.setBusy(metrics!.position, false) }
+        if let position { metrics?.setBusy(position, true) }
+        defer { if let position { metrics?.setBusy(position, false) } }
         let parameters = slot.parameters()
         let requestId = parameters["REQUEST_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? RequestID.generate()
         JSONLogHandler.currentRequestId.withLock { $0 = requestId }
@@ -102,7 +106,7 @@ public struct WorkerLoop {
         slot.write(Self.encode(response))
         slot.finish()
         let elapsed = Double(monotonicNanoseconds() - started) / 1_000_000
-        metrics?.board.recordRequest(tenant: response.tenant, path: path, method: method, status: response.status, seconds: elapsed / 1_000)
+        metrics?.recordRequest(tenant: response.tenant, path: path, method: method, status: response.status, seconds: elapsed / 1_000)
         // One line per request; never the query (it can carry user names) or any header.
         var metadata: Logger.Metadata = [
             "request_id": "\(requestId)", "tenant": "\(response.tenant ?? "-")", "method": "\(method)",

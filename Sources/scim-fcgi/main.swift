@@ -105,8 +105,10 @@ struct SCIMResponder: ParsableCommand {
         }
         let maxBody = serviceConfiguration.maxBodyBytes
         let configuration = serviceConfiguration
-        let board = WorkerBoard(capacity: 2 * workerCount + 2)
-        let metrics = MetricsBoard(workerCapacity: 2 * workerCount + 2)
+        // Room for three generations of workers at once (two quick SIGHUPs while the first
+        // generation still finishes a long request).
+        let board = WorkerBoard(capacity: 3 * workerCount + 2)
+        let metrics = MetricsBoard(workerCapacity: 3 * workerCount + 2)
         let supervisor = Supervisor(workerCount: workerCount, board: board, logger: logger) { position in
             // In the worker, after fork: its own connection, opened on the first request.
             let connection = PostgresConnection(conninfo: databaseURL, pooling: options.pooling, usePreparedStatements: usePrepared,
@@ -123,8 +125,7 @@ struct SCIMResponder: ParsableCommand {
             let console = ConsoleApp(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix,
                                      now: { Double(time(nil)) })
             let idleWork = IdleWork(store: store, logger: logger, clock: clock)
-            let loopMetrics = metrics.flatMap { metrics in position.map { (board: metrics, position: $0) } }
-            let status = WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger, metrics: loopMetrics).run({ request in
+            let status = WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger, metrics: metrics, position: position).run({ request in
                 if request.path == "/metrics" { return MetricsEndpoint.response(request, metrics) }
                 store.deadline = RequestDeadline(seconds: deadlineSeconds, clock: clock)
                 defer { store.deadline = nil }

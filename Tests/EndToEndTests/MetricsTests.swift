@@ -59,6 +59,38 @@ struct MetricsTests {
         #expect(after["scim_responder_start_time_seconds"].map { $0 > 1_700_000_000 } == true)
     }
 
+    @Test("counts stay exact while generations of workers overlap (quick SIGHUPs while an old worker is held in a request)")
+    func exactAcrossWorkerGenerations() async throws {
+        let (_, project) = try Stack.require()
+        let held = try TestTenant.make()
+        let (heldUser, _) = try await held.client.createUser("held@example.com")
+        let holder = try await FairShareTests.holdRows([heldUser], seconds: 4)
+        let waiting = Task { try await held.client.patch("/Users/\(heldUser)", FairShareTests.replaceTitle) }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let supervisorText = try String(contentsOfFile: "\(project)/.local/run/scim-fcgi.pid", encoding: .utf8)
+        let supervisor = try #require(Int32(supervisorText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Four generations at once: more workers than places on the boards.
+        for _ in 0..<3 { kill(supervisor, SIGHUP) }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let tenant = try TestTenant.make()
+        // Two lanes: within the tenant's share of the workers while the held tenant is served.
+        try await withThrowingTaskGroup(of: [Int].self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    var statuses: [Int] = []
+                    for _ in 0..<20 { statuses.append(try await tenant.client.get("/Users?count=1").status) }
+                    return statuses
+                }
+            }
+            for try await statuses in group { #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)") }
+        }
+        let (_, after) = try await Self.scrape()
+        #expect(after["scim_requests_total{tenant=\"\(tenant.slug)\",endpoint=\"Users\",method=\"GET\",status=\"2xx\"}"] == 40,
+                "\(after.filter { $0.key.contains(tenant.slug) })")
+        _ = try await holder.value
+        #expect(try await waiting.value.status == 200)
+    }
+
     @Test("a request from an address outside scim-metrics-access.conf is refused with a SCIM 403")
     func refusedFromElsewhere() throws {
         let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
