@@ -1,4 +1,5 @@
 import Logging
+import SCIMCore
 #if canImport(Glibc)
 import Glibc
 #endif

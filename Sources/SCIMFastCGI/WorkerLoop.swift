@@ -139,12 +139,6 @@ enum RequestID {
     }
 }
 
-public func monotonicNanoseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
-
 extension String {
     var replacingUnderscores: String { String(map { $0 == "_" ? "-" : $0 }) }
 }

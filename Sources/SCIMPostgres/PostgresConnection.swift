@@ -1,4 +1,5 @@
 import CLibPQ
+import SCIMCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -123,7 +124,7 @@ public final class PostgresConnection {
         if !isConnected { try connect() }
         guard let handle else { throw PostgresError(kind: .connection, message: "not connected") }
         let (text, binds) = sql.render()
-        let started = StatementTimings.isOn ? StatementTimings.now() : 0
+        let started = StatementTimings.isOn ? monotonicNanoseconds() : 0
         defer { if started != 0 { StatementTimings.record(text, since: started) } }
         let result: OpaquePointer?
         if prepared && usePreparedStatements && (preparedNames[text] != nil || preparedNames.count < Self.maxPreparedStatements) {
@@ -168,7 +169,7 @@ public final class PostgresConnection {
                 rendered.append((text, binds, name))
             }
         }
-        let started = StatementTimings.isOn ? StatementTimings.now() : 0
+        let started = StatementTimings.isOn ? monotonicNanoseconds() : 0
         defer { if started != 0 { StatementTimings.record(rendered.map(\.text).joined(separator: " | "), since: started) } }
         guard PQenterPipelineMode(handle) == 1 else {
             throw PostgresError(kind: .server, message: "cannot enter pipeline mode: \(String(cString: PQerrorMessage(handle)).trimmedMessage)")
@@ -242,7 +243,7 @@ public final class PostgresConnection {
     public func executeScript(_ text: String) throws(PostgresError) -> PostgresRows {
         if !isConnected { try connect() }
         guard let handle else { throw PostgresError(kind: .connection, message: "not connected") }
-        let started = StatementTimings.isOn ? StatementTimings.now() : 0
+        let started = StatementTimings.isOn ? monotonicNanoseconds() : 0
         defer { if started != 0 { StatementTimings.record(text, since: started) } }
         return try consume(PQexec(handle, text), handle: handle)
     }

@@ -1,7 +1,5 @@
+import SCIMCore
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The statements the current request ran and how long each took, kept while switched on (the
 /// responder does when it logs slow requests): a slow request's log line then says which
@@ -39,13 +37,7 @@ public enum StatementTimings {
 
     /// Keeps the statement as it is (the string is shared, not copied) with its time.
     static func record(_ text: String, since start: Int64) {
-        let elapsed = Double(now() - start) / 1_000_000
+        let elapsed = Double(monotonicNanoseconds() - start) / 1_000_000
         state.withLock { $0.entries.append((text, elapsed)) }
-    }
-
-    static func now() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
 }

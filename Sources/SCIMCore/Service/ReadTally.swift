@@ -41,18 +41,9 @@ public final class ReadTally {
 
     public func add(tenantId: String, keyPrefix: String?, endpoint: String, milliseconds: Double) {
         let now = wallClock()
-        let key = Key(tenantId: tenantId, minute: Int(now) / 60 * 60, keyPrefix: keyPrefix, endpoint: endpoint)
         if oldest == nil { oldest = now }
-        if var count = counts[key] {
-            count.requests += 1
-            count.totalMilliseconds += milliseconds
-            count.maxMilliseconds = max(count.maxMilliseconds, milliseconds)
-            count.lastAt = now
-            counts[key] = count
-        } else {
-            counts[key] = Count(tenantId: tenantId, minute: key.minute, keyPrefix: keyPrefix, endpoint: endpoint, requests: 1,
-                                totalMilliseconds: milliseconds, maxMilliseconds: milliseconds, lastAt: now)
-        }
+        merge(Count(tenantId: tenantId, minute: Int(now) / 60 * 60, keyPrefix: keyPrefix, endpoint: endpoint, requests: 1,
+                    totalMilliseconds: milliseconds, maxMilliseconds: milliseconds, lastAt: now))
     }
 
     /// Everything added since the last take, forgotten here.
@@ -65,18 +56,21 @@ public final class ReadTally {
 
     /// Puts sums that could not be written back, to be tried again (the next add keeps them due).
     public func putBack(_ taken: [Count]) {
-        for count in taken {
-            let key = Key(tenantId: count.tenantId, minute: count.minute, keyPrefix: count.keyPrefix, endpoint: count.endpoint)
-            if var existing = counts[key] {
-                existing.requests += count.requests
-                existing.totalMilliseconds += count.totalMilliseconds
-                existing.maxMilliseconds = max(existing.maxMilliseconds, count.maxMilliseconds)
-                existing.lastAt = max(existing.lastAt, count.lastAt)
-                counts[key] = existing
-            } else {
-                counts[key] = count
-            }
+        taken.forEach(merge)
+        if let earliest = taken.map(\.lastAt).min() { oldest = min(oldest ?? earliest, earliest) }
+    }
+
+    /// Adds sums to those of the same tenant, minute, key and endpoint.
+    private func merge(_ count: Count) {
+        let key = Key(tenantId: count.tenantId, minute: count.minute, keyPrefix: count.keyPrefix, endpoint: count.endpoint)
+        guard var existing = counts[key] else {
+            counts[key] = count
+            return
         }
-        if !taken.isEmpty { oldest = min(oldest ?? wallClock(), taken.map(\.lastAt).min() ?? wallClock()) }
+        existing.requests += count.requests
+        existing.totalMilliseconds += count.totalMilliseconds
+        existing.maxMilliseconds = max(existing.maxMilliseconds, count.maxMilliseconds)
+        existing.lastAt = max(existing.lastAt, count.lastAt)
+        counts[key] = existing
     }
 }
