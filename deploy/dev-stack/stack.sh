@@ -193,7 +193,8 @@ nginx_start() {
     local prefix="$LOCAL_DIR/nginx" user_directive=""
     mkdir -p "$prefix/tmp" "$LOG_DIR"
     [ "$(id -u)" -eq 0 ] && user_directive="user root root;"
-    sed -e "s|@PREFIX@|$prefix|g" -e "s|@LOGDIR@|$LOG_DIR|g" -e "s|@SOCKET@|$(responder_socket)|g" \
+    sed -e "s|@PREFIX@|$prefix|g" -e "s|@LOGDIR@|$LOG_DIR|g" \
+        -e "s|@UPSTREAM_SERVERS@|${NGINX_UPSTREAM_SERVERS:-server unix:$(responder_socket);}|g" \
         -e "s|@LISTEN@|$HTTP_LISTEN|g" -e "s|@DEPLOY@|$PROJECT_DIR/deploy|g" -e "s|@USER_DIRECTIVE@|$user_directive|g" \
         -e "s|@TENANT_RATE@|${SCIM_TENANT_RATE:-5000}|g" -e "s|@TENANT_BURST@|$(( 2 * ${SCIM_TENANT_RATE:-5000} ))|g" \
         -e "s|@ADDRESS_RATE@|${SCIM_ADDRESS_RATE:-10000}|g" -e "s|@ADDRESS_BURST@|$(( 2 * ${SCIM_ADDRESS_RATE:-10000} ))|g" \
