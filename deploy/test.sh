@@ -113,10 +113,13 @@ if [ $# -eq 0 ]; then
     stage "the end-to-end suite through PgBouncer in transaction pooling mode" pgbouncer-e2e-output.log \
         '^(==>|✔ Test run|✘)' suite_through_pgbouncer || operations_status=1
     if [ "$(id -u)" -eq 0 ]; then
+        stage "high availability: an Entra-shaped cycle while the primary's host and a responder host are killed" \
+            ha-test.log '^(==>|sent|acknowledged|stored|lost|duplicated|failed|seconds|event|reads|given|not every|error)' \
+            Tests/Operations/ha-test.sh || operations_status=1
         stage "the Debian package: build, dpkg -i, the README's steps, the end-to-end suite on the installed binaries" \
             package-test.log '^(==>|   ok|error|→|✔ Test run|✘)' suite_on_the_package || operations_status=1
     else
-        say "the Debian package test needs root (it installs the package); skipped in this run as $(id -un)"
+        say "the high-availability and Debian package tests need root (network namespaces, dpkg -i); skipped in this run as $(id -un)"
     fi
 fi
 

@@ -193,9 +193,11 @@ pidfile = $dir/pgbouncer.pid
 INI
     echo '"scim_app" ""' >"$dir/users.txt"
     rm -f "$dir/databases.ini"
+    # A copy the postgres user can run wherever the project folder is.
+    cp "$PROJECT_DIR/deploy/ha/pgbouncer-follow-primary.sh" "$dir/"
     chown -R "$(pg_user)" "$dir"
     start_on_host "$host" "$host-follower.log" runuser -u "$(pg_user)" -- \
-        "$PROJECT_DIR/deploy/ha/pgbouncer-follow-primary.sh" "$(monitor_url)" "$dir/databases.ini" "$dir/pgbouncer.pid"
+        "$dir/pgbouncer-follow-primary.sh" "$(monitor_url)" "$dir/databases.ini" "$dir/pgbouncer.pid"
     wait_for "$host's follower to learn the primary" 30 test -s "$dir/databases.ini"
     start_on_host "$host" "$host-pgbouncer.log" runuser -u "$(pg_user)" -- pgbouncer "$dir/pgbouncer.ini"
 }
