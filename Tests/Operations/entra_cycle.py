@@ -75,6 +75,7 @@ class Report:
         self.started = time.time()
         self.failed_attempts = []  # [seconds since start, method, status]
         self.answered_per_second = {}  # whole seconds since start -> successful answers
+        self.answer_times = []  # seconds since start of every successful answer
         self.events = []  # [seconds since start, command]
         self.users = {}  # userName -> {"id", "displayName"} once acknowledged
         self.groups = {}  # displayName -> {"id", "members": [ids]} once acknowledged
@@ -87,15 +88,29 @@ class Report:
             self.failed_attempts.append([round(time.time() - self.started, 3), method, status])
 
     def answered(self):
-        second = int(time.time() - self.started)
+        at = time.time() - self.started
         with self.lock:
-            self.answered_per_second[second] = self.answered_per_second.get(second, 0) + 1
+            self.answered_per_second[int(at)] = self.answered_per_second.get(int(at), 0) + 1
+            self.answer_times.append(at)
+
+    def outages(self):
+        """Per event: the longest stretch without a successful answer that ends after it (and begins
+        at most 15 s after it): how long the clients waited for the service to come back."""
+        times = sorted(self.answer_times)
+        gaps = [(a, b) for a, b in zip(times, times[1:]) if b - a > 0.2]
+        result = []
+        for at, command in self.events:
+            near = [(b - a, a, b) for a, b in gaps if b > at and a <= at + 15]
+            longest = max(near) if near else (0.0, at, at)
+            result.append({"event": command, "at": at, "seconds": round(longest[0], 2),
+                           "from": round(longest[1], 2), "to": round(longest[2], 2)})
+        return result
 
     def as_json(self):
         return {"seconds": round(time.time() - self.started, 3), "requests": self.requests,
                 "sent": self.sent, "users": self.users, "groups": self.groups,
                 "failed_attempts": self.failed_attempts,
-                "answered_per_second": self.answered_per_second, "events": self.events, "given_up": self.given_up}
+                "answered_per_second": self.answered_per_second, "outages": self.outages(), "events": self.events, "given_up": self.given_up}
 
 
 def quoted(value):

@@ -95,8 +95,9 @@ def main():
     last = int(report["seconds"])
     silent = [s for s in range(0, last) if answered.get(s, 0) == 0]
     print("seconds of the cycle without one successful answer: %d (%s)" % (len(silent), ", ".join(str(s) for s in silent)))
-    for at, command in report["events"]:
-        print("event at %.1f s: %s" % (at, command))
+    for outage in report["outages"]:
+        print("event at %.1f s: %s; longest wait for a successful answer after it: %.2f s (%.1f s to %.1f s)"
+              % (outage["at"], outage["event"], outage["seconds"], outage["from"], outage["to"]))
     failed = bool(lost or duplicated or report["given_up"])
     if report["given_up"]:
         print("given up by the client: %d (%s)" % (len(report["given_up"]), "; ".join(report["given_up"][:5])))

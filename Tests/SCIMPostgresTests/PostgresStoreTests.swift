@@ -30,6 +30,33 @@ struct PostgresStoreTests {
         #expect(error?.description.contains(edited.name) == true)
     }
 
+    @Test("every key of a tenant's table leads with tenant_id, and no table draws ids from a sequence (deploy/citus.md)")
+    func keysLeadWithTheTenant() throws {
+        let connection = try TestDatabase.connection()
+        // Deployment-wide tables (not tenants'): the tenants themselves, the migration record, the retention setting.
+        let constraints = try connection.execute("""
+            select c.conrelid::regclass::text || ' ' || c.conname as name
+            from pg_constraint c join pg_class r on r.oid = c.conrelid
+            where r.relnamespace in ('scim'::regnamespace, 'app'::regnamespace) and c.contype in ('p', 'u', 'f')
+              and c.conrelid not in ('scim.tenants'::regclass, 'scim.schema_migrations'::regclass, 'scim.log_retention'::regclass)
+              and (select attname from pg_attribute where attrelid = c.conrelid and attnum = c.conkey[1]) <> 'tenant_id'
+            """)
+        #expect(constraints.rows.isEmpty, "keys not led by tenant_id: \((0..<constraints.rows.count).compactMap { constraints[$0, "name"] })")
+        let uniqueIndexes = try connection.execute("""
+            select i.indexrelid::regclass::text as name
+            from pg_index i join pg_class r on r.oid = i.indrelid
+            where r.relnamespace in ('scim'::regnamespace, 'app'::regnamespace) and i.indisunique
+              and i.indrelid not in ('scim.tenants'::regclass, 'scim.schema_migrations'::regclass, 'scim.log_retention'::regclass)
+              and (i.indkey[0] = 0 or (select attname from pg_attribute where attrelid = i.indrelid and attnum = i.indkey[0]) <> 'tenant_id')
+            """)
+        #expect(uniqueIndexes.rows.isEmpty, "unique indexes not led by tenant_id: \((0..<uniqueIndexes.rows.count).compactMap { uniqueIndexes[$0, "name"] })")
+        let sequences = try connection.execute("""
+            select c.relname from pg_class c
+            where c.relkind = 'S' and c.relnamespace in ('scim'::regnamespace, 'app'::regnamespace)
+            """)
+        #expect(sequences.rows.isEmpty, "sequences shared by every tenant: \((0..<sequences.rows.count).compactMap { sequences[$0, "relname"] })")
+    }
+
     @Test("keys: the right token authenticates; a wrong secret, another tenant and a revoked key do not")
     func keys() throws {
         let a = try TestDatabase.tenant()

@@ -57,8 +57,16 @@ monitor_url() { echo "postgres://autoctl_node@$(address mon):$(pg_port mon)/pg_a
 admin_url() {
     echo "postgresql://scim@$(address db1):$(pg_port db1),$(address db2):$(pg_port db2)/scim?target_session_attrs=read-write&connect_timeout=2"
 }
-# Each responder goes through the PgBouncer on its own host.
-responder_url() { echo "postgresql://scim_app@127.0.0.1:$PGBOUNCER_PORT/scim"; }
+# Each responder goes through the PgBouncer on its own host; with SCIM_HA_POOL=direct (the bench's
+# comparison) its libpq reaches the primary itself, asking each node whether it takes writes.
+HA_POOL="${SCIM_HA_POOL:-pgbouncer}"
+responder_url() {
+    if [ "$HA_POOL" = direct ]; then
+        echo "postgresql://scim_app@$(address db1):$(pg_port db1),$(address db2):$(pg_port db2)/scim?target_session_attrs=read-write&connect_timeout=2"
+    else
+        echo "postgresql://scim_app@127.0.0.1:$PGBOUNCER_PORT/scim"
+    fi
+}
 ha_scimctl() { DATABASE_URL="$(admin_url)" SCIM_PUBLIC_URL="http://$HTTP_LISTEN" scimctl "$@"; }
 
 network_up() {
@@ -205,7 +213,9 @@ INI
 responder_up() {
     local host=$1
     say "$host: scim-fcgi with $HA_WORKERS workers on $(address "$host"):$FASTCGI_PORT"
-    start_on_host "$host" "$host.log" env DATABASE_URL="$(responder_url)" SCIM_DB_POOL_MODE=transaction \
+    local pool_mode=transaction
+    [ "$HA_POOL" = direct ] && pool_mode=session
+    start_on_host "$host" "$host.log" env DATABASE_URL="$(responder_url)" SCIM_DB_POOL_MODE="$pool_mode" \
         SCIM_PUBLIC_URL="http://$HTTP_LISTEN" "$PROJECT_DIR/.build/$BUILD_CONFIG/scim-fcgi" \
         --listen "$(address "$host"):$FASTCGI_PORT" --workers "$HA_WORKERS"
 }
@@ -218,6 +228,10 @@ nginx_up() {
     NGINX_UPSTREAM_SERVERS="zone scim_responder 64k; $servers" nginx_start
 }
 
+standby_names_are() {
+    local names; names=$(node_psql "$1" -d scim -c "show synchronous_standby_names")
+    if [ "$2" = async ]; then [ -z "$names" ]; else [ -n "$names" ]; fi
+}
 host_running() { [ -n "$(ip netns pids "$(ns "$1")" 2>/dev/null)" ]; }
 kill_host() {
     ip netns pids "$(ns "$1")" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
@@ -247,7 +261,10 @@ scenario_up() {
     ha_scimctl migrate >&2
     node_psql "$(primary_node)" -d scim -c "do \$\$ begin if not exists (select 1 from pg_roles where rolname = 'scim_app') then create role scim_app login in role scim_responder; end if; end \$\$" >/dev/null
     local node host
-    for host in "${APP_HOSTS[@]}"; do pgbouncer_up "$host"; responder_up "$host"; done
+    for host in "${APP_HOSTS[@]}"; do
+        [ "$HA_POOL" = direct ] || pgbouncer_up "$host"
+        responder_up "$host"
+    done
     nginx_up
     wait_for "the responders to reach the database" 30 responder_answers
     ha_scimctl tenant show demo >/dev/null 2>&1 || ha_scimctl tenant create demo --name "Demo tenant" --enable-scim >/dev/null
@@ -297,7 +314,17 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
             say "killing responder host app$2 with SIGKILL"
             kill_host "app$2"
             ;;
+        # The bench's comparison: the standby leaves (async) or rejoins (sync) the write quorum.
+        replication)
+            case "${2:-}" in sync) quorum=true ;; async) quorum=false ;; *) die "usage: $0 replication sync|async" ;; esac
+            standby=$(node_psql mon -d pg_auto_failover -c "select nodename from pgautofailover.node where reportedstate = 'secondary' limit 1")
+            [ -n "$standby" ] || die "no standby to change"
+            autoctl "$standby" set node replication-quorum "$quorum" --pgdata "$HA_DB_DIR/$standby/pgdata" >/dev/null
+            primary=$(primary_node)
+            wait_for "the primary's synchronous_standby_names to follow" 30 standby_names_are "$primary" "$2"
+            say "replication is $2: synchronous_standby_names = '$(node_psql "$primary" -d scim -c 'show synchronous_standby_names')'"
+            ;;
         down) scenario_down ;;
-        *) echo "usage: $0 up | status | kill-primary | kill-responder N | down" >&2; exit 2 ;;
+        *) echo "usage: $0 up | status | kill-primary | kill-responder N | replication sync|async | down" >&2; exit 2 ;;
     esac
 fi

@@ -90,9 +90,10 @@ extension DirectoryAdministration {
         let total = try transaction.query("select count(*) as total from scim.mapping_changes where tenant_id = \(tenant)").int(0, "total") ?? 0
         let items = try json("""
             select coalesce(json_agg(json_build_object('id', id, 'changedAt', changed_at, 'changedBy', changed_by, 'kind', kind,
-                                                       'action', action, 'old', old_value, 'new', new_value) order by id desc), '[]')::text
+                                                       'action', action, 'old', old_value, 'new', new_value)
+                                    order by changed_at desc, id desc), '[]')::text
             from (select * from scim.mapping_changes where tenant_id = \(tenant)
-                  order by id desc limit \(count) offset \(startIndex - 1)) c
+                  order by changed_at desc, id desc limit \(count) offset \(startIndex - 1)) c
             """)
         return Self.page(items, total: total, startIndex: startIndex)
     }
