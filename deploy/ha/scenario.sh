@@ -168,9 +168,8 @@ node_up() {
 node_in_state() {
     [ "$(node_psql mon -d pg_auto_failover -c "select reportedstate from pgautofailover.node where nodename = '$1'")" = "$2" ]
 }
-primary_node() {
-    node_psql mon -d pg_auto_failover -c "select nodename from pgautofailover.node where reportedstate in ('primary', 'wait_primary', 'single') and goalstate = reportedstate order by nodeid limit 1"
-}
+# The node the monitor has assigned the primary role (also while it changes settings or is being promoted).
+primary_node() { node_psql mon -d pg_auto_failover -c "select primary_name from pgautofailover.get_primary()"; }
 cluster_settled() {
     [ "$(node_psql mon -d pg_auto_failover -c "select count(*) from pgautofailover.node where nodename in ('db1', 'db2') and reportedstate = goalstate and reportedstate in ('primary', 'secondary')")" = 2 ]
 }
@@ -317,10 +316,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
         # The bench's comparison: the standby leaves (async) or rejoins (sync) the write quorum.
         replication)
             case "${2:-}" in sync) quorum=true ;; async) quorum=false ;; *) die "usage: $0 replication sync|async" ;; esac
-            standby=$(node_psql mon -d pg_auto_failover -c "select nodename from pgautofailover.node where reportedstate = 'secondary' limit 1")
-            [ -n "$standby" ] || die "no standby to change"
-            autoctl "$standby" set node replication-quorum "$quorum" --pgdata "$HA_DB_DIR/$standby/pgdata" >/dev/null
             primary=$(primary_node)
+            standby=$(node_psql mon -d pg_auto_failover -c "select nodename from pgautofailover.node where nodename <> '$primary' and reportedstate = 'secondary' limit 1")
+            [ -n "$standby" ] || die "no standby to change"
+            node_psql mon -d pg_auto_failover -c "select pgautofailover.set_node_replication_quorum('default', '$standby', $quorum)" >/dev/null
             wait_for "the primary's synchronous_standby_names to follow" 30 standby_names_are "$primary" "$2"
             say "replication is $2: synchronous_standby_names = '$(node_psql "$primary" -d scim -c 'show synchronous_standby_names')'"
             ;;
