@@ -4,7 +4,8 @@
 # measured now), with the shared wrk scripts through nginx into deploy/ha/scenario.sh's topology
 # (two responder hosts of 2 workers, PgBouncer on each, a primary and a standby):
 #   - GET and POST at 16 clients with synchronous replication, then with the standby out of the
-#     write quorum (asynchronous), then without PgBouncer (each responder's libpq on the primary);
+#     write quorum (asynchronous), then with PgBouncer in session mode, then without PgBouncer
+#     (each responder's libpq on the primary);
 #   - the failover: an Entra-shaped cycle (Tests/Operations/entra_cycle.py) while the primary's host
 #     is killed, then a responder host; how long clients waited for a successful answer, and
 #     nothing lost (verify_cycle.py reads it all back from the new primary with SQL).
@@ -67,6 +68,9 @@ lost=$(awk '/^lost:/ {print $2}' "$WORK/verify.out")
 duplicated=$(awk '/^duplicated:/ {print $2}' "$WORK/verify.out")
 cycle_rate=$(grep -o '([0-9]* req/s)' "$WORK/cycle.out" | tr -dc 0-9)
 "$scenario" down >/dev/null 2>&1
+up pgbouncer-session
+measure session
+"$scenario" down >/dev/null 2>&1
 up direct
 measure direct
 
@@ -88,10 +92,12 @@ row() { # label description
     echo "|---|---:|---:|---:|---:|"
     row sync "synchronous standby, PgBouncer"
     row async "asynchronous standby, PgBouncer"
+    row session "synchronous standby, PgBouncer in session mode"
     row direct "synchronous standby, no PgBouncer"
     echo
     echo "Synchronous replication costs POST $(ratio "$(rps "$WORK/sync-post_users")" "$(rps "$WORK/async-post_users")")x of the asynchronous rate;"
-    echo "PgBouncer gives GET $(ratio "$(rps "$WORK/sync-get_filter")" "$(rps "$WORK/direct-get_filter")")x and POST $(ratio "$(rps "$WORK/sync-post_users")" "$(rps "$WORK/direct-post_users")")x of the rates without it."
+    echo "PgBouncer in transaction mode gives GET $(ratio "$(rps "$WORK/sync-get_filter")" "$(rps "$WORK/direct-get_filter")")x and POST $(ratio "$(rps "$WORK/sync-post_users")" "$(rps "$WORK/direct-post_users")")x of the rates without it;"
+    echo "in session mode GET $(ratio "$(rps "$WORK/session-get_filter")" "$(rps "$WORK/direct-get_filter")")x and POST $(ratio "$(rps "$WORK/session-post_users")" "$(rps "$WORK/direct-post_users")")x."
     echo "Failover (Entra-shaped cycle of $users users at ${cycle_rate:-?} req/s): the primary's host killed, clients"
     echo "waited ${failover_seconds:-?} s for a successful answer; a responder host killed, ${responder_seconds:-?} s."
     echo "Lost: ${lost:-?}, duplicated: ${duplicated:-?} (read back from the new primary with SQL)."

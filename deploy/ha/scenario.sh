@@ -57,9 +57,13 @@ monitor_url() { echo "postgres://autoctl_node@$(address mon):$(pg_port mon)/pg_a
 admin_url() {
     echo "postgresql://scim@$(address db1):$(pg_port db1),$(address db2):$(pg_port db2)/scim?target_session_attrs=read-write&connect_timeout=2"
 }
-# Each responder goes through the PgBouncer on its own host; with SCIM_HA_POOL=direct (the bench's
-# comparison) its libpq reaches the primary itself, asking each node whether it takes writes.
+# Each responder goes through the PgBouncer on its own host, in transaction pooling mode. The bench
+# compares SCIM_HA_POOL=pgbouncer-session (PgBouncer in session mode: the responder keeps its named
+# prepared statements) and SCIM_HA_POOL=direct (no PgBouncer: the responder's libpq reaches the
+# primary itself, asking each node whether it takes writes).
 HA_POOL="${SCIM_HA_POOL:-pgbouncer}"
+case "$HA_POOL" in pgbouncer|pgbouncer-session|direct) ;; *) die "SCIM_HA_POOL is pgbouncer, pgbouncer-session or direct" ;; esac
+pool_mode() { if [ "$HA_POOL" = pgbouncer ]; then echo transaction; else echo session; fi; }
 responder_url() {
     if [ "$HA_POOL" = direct ]; then
         echo "postgresql://scim_app@$(address db1):$(pg_port db1),$(address db2):$(pg_port db2)/scim?target_session_attrs=read-write&connect_timeout=2"
@@ -174,7 +178,7 @@ cluster_settled() {
     [ "$(node_psql mon -d pg_auto_failover -c "select count(*) from pgautofailover.node where nodename in ('db1', 'db2') and reportedstate = goalstate and reportedstate in ('primary', 'secondary')")" = 2 ]
 }
 
-# PgBouncer on each responder host, in transaction pooling mode, and beside it the follower that
+# PgBouncer on each responder host, in transaction pooling mode (pool_mode), and beside it the follower that
 # points it at the node the monitor names primary.
 pgbouncer_up() {
     local host=$1 dir="$HA_DB_DIR/$1/pgbouncer"
@@ -188,7 +192,7 @@ listen_port = $PGBOUNCER_PORT
 unix_socket_dir =
 auth_type = trust
 auth_file = $dir/users.txt
-pool_mode = transaction
+pool_mode = $(pool_mode)
 default_pool_size = $HA_WORKERS
 max_client_conn = 200
 server_reset_query =
@@ -212,9 +216,7 @@ INI
 responder_up() {
     local host=$1
     say "$host: scim-fcgi with $HA_WORKERS workers on $(address "$host"):$FASTCGI_PORT"
-    local pool_mode=transaction
-    [ "$HA_POOL" = direct ] && pool_mode=session
-    start_on_host "$host" "$host.log" env DATABASE_URL="$(responder_url)" SCIM_DB_POOL_MODE="$pool_mode" \
+    start_on_host "$host" "$host.log" env DATABASE_URL="$(responder_url)" SCIM_DB_POOL_MODE="$(pool_mode)" \
         SCIM_PUBLIC_URL="http://$HTTP_LISTEN" "$PROJECT_DIR/.build/$BUILD_CONFIG/scim-fcgi" \
         --listen "$(address "$host"):$FASTCGI_PORT" --workers "$HA_WORKERS"
 }
