@@ -64,6 +64,16 @@ admin_url() {
 HA_POOL="${SCIM_HA_POOL:-pgbouncer}"
 case "$HA_POOL" in pgbouncer|pgbouncer-session|direct) ;; *) die "SCIM_HA_POOL is pgbouncer, pgbouncer-session or direct" ;; esac
 pool_mode() { if [ "$HA_POOL" = pgbouncer ]; then echo transaction; else echo session; fi; }
+# What the responder must do for its pool: behind PgBouncer (either mode) no startup options (the
+# statement timeout is set in each transaction); named prepared statements only where a client
+# keeps its server connection.
+responder_pool_settings() {
+    case "$HA_POOL" in
+        pgbouncer) echo "SCIM_DB_POOL_MODE=transaction SCIM_DB_PREPARED_STATEMENTS=off" ;;
+        pgbouncer-session) echo "SCIM_DB_POOL_MODE=transaction SCIM_DB_PREPARED_STATEMENTS=on" ;;
+        direct) echo "SCIM_DB_POOL_MODE=session SCIM_DB_PREPARED_STATEMENTS=on" ;;
+    esac
+}
 responder_url() {
     if [ "$HA_POOL" = direct ]; then
         echo "postgresql://scim_app@$(address db1):$(pg_port db1),$(address db2):$(pg_port db2)/scim?target_session_attrs=read-write&connect_timeout=2"
@@ -216,7 +226,8 @@ INI
 responder_up() {
     local host=$1
     say "$host: scim-fcgi with $HA_WORKERS workers on $(address "$host"):$FASTCGI_PORT"
-    start_on_host "$host" "$host.log" env DATABASE_URL="$(responder_url)" SCIM_DB_POOL_MODE="$(pool_mode)" \
+    # shellcheck disable=SC2046 # the settings are words by design
+    start_on_host "$host" "$host.log" env DATABASE_URL="$(responder_url)" $(responder_pool_settings) \
         SCIM_PUBLIC_URL="http://$HTTP_LISTEN" "$PROJECT_DIR/.build/$BUILD_CONFIG/scim-fcgi" \
         --listen "$(address "$host"):$FASTCGI_PORT" --workers "$HA_WORKERS"
 }
