@@ -7,11 +7,15 @@ import SCIMCore
 /// The PostgreSQL implementation of `ResourceStore`, over one connection owned by this worker.
 public final class PostgresStore: ResourceStore {
     public static let maxAttempts = 3
-    /// A connection that failed is tried again after these pauses (3.2 s in all, within the
-    /// request's deadline): a database that restarts, or PgBouncer refusing logins for up to two
-    /// seconds after it did (`server_login_retry = 1` on its one-second timer), is then a slow
-    /// request rather than a 503.
+    /// A connection that failed is tried again after these pauses, then every 2 s, for as long as
+    /// `reconnectWaitMilliseconds` and the request's deadline allow: a database that restarts,
+    /// PgBouncer refusing logins for up to two seconds after it did (`server_login_retry = 1` on
+    /// its one-second timer), or a standby being promoted, is then a slow request rather than a 503.
     static let reconnectPausesMilliseconds = [200, 500, 1_000, 1_500]
+    static let laterReconnectPauseMilliseconds = 2_000
+    /// How long, in all, one transaction may pause waiting for the database (`SCIM_DB_RECONNECT_MS`):
+    /// 3.2 s by default; a deployment with automatic failover sets it past its failover time.
+    public var reconnectWaitMilliseconds = 3_200
 
     let connection: PostgresConnection
     let logger: Logger
@@ -103,11 +107,16 @@ public final class PostgresStore: ResourceStore {
         }
     }
 
-    /// Waits before the next attempt on a fresh connection, when one is left and the deadline
-    /// allows the pause.
+    static func reconnectPause(attempt: Int) -> Int {
+        attempt <= reconnectPausesMilliseconds.count ? reconnectPausesMilliseconds[attempt - 1] : laterReconnectPauseMilliseconds
+    }
+
+    /// Waits before the next attempt on a fresh connection, when the wait allowed for the database
+    /// and the deadline allow the pause.
     private func pausedBeforeReconnecting(attempt: Int, cause: PostgresError) -> Bool {
-        guard attempt <= Self.reconnectPausesMilliseconds.count else { return false }
-        let pause = Self.reconnectPausesMilliseconds[attempt - 1]
+        let pause = Self.reconnectPause(attempt: attempt)
+        let pausedSoFar = (1..<attempt).reduce(0) { $0 + Self.reconnectPause(attempt: $1) }
+        guard pausedSoFar + pause <= reconnectWaitMilliseconds else { return false }
         if let deadline, deadline.remainingMilliseconds <= pause { return false }
         logger.notice("reconnecting to retry transaction", metadata: ["attempt": "\(attempt)", "cause": "\(cause)"])
         counters?.count(.reconnect)

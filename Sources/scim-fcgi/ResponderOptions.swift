@@ -24,6 +24,7 @@ struct ResponderOptions {
     let preparedStatements: Bool
     /// 0: no statement timeout.
     let statementTimeoutMilliseconds: Int
+    let reconnectWaitMilliseconds: Int
     let tenantMaxWorkers: Int
     let requestDeadlineSeconds: Int
     /// Successful reads counted per minute (scim.read_counts) rather than logged one row each.
@@ -56,6 +57,9 @@ struct ResponderOptions {
         preparedStatements = try settings.flag("SCIM_DB_PREPARED_STATEMENTS", default: pooling == .session)
         // Below nginx's 30 s fastcgi_read_timeout, so a slow query is a SCIM 503, not a gateway timeout.
         statementTimeoutMilliseconds = try settings.integer("SCIM_DB_STATEMENT_TIMEOUT_MS", default: 10_000, in: 0...3_600_000)
+        // How long a transaction may wait for the database to come back (a restart, a failover),
+        // within the request's deadline.
+        reconnectWaitMilliseconds = try settings.integer("SCIM_DB_RECONNECT_MS", default: 3_200, in: 0...600_000)
         // One tenant may hold half the workers while others are served (FairShare), and every
         // request stops within its deadline, below nginx's 30 s: the client gets a SCIM 503 rather
         // than a gateway error.
@@ -87,6 +91,7 @@ struct ResponderOptions {
             "log level: \(logLevel.rawValue)",
             "pool mode: \(pooling.rawValue), prepared statements: \(preparedStatements ? "on" : "off")",
             "statement timeout: \(statementTimeoutMilliseconds == 0 ? "off" : "\(statementTimeoutMilliseconds) ms")",
+            "waiting for the database: up to \(reconnectWaitMilliseconds) ms a transaction",
             "request deadline: \(requestDeadlineSeconds) s",
             "successful reads: \(countReads ? "counted per minute" : "logged one row each")",
             "slow requests: \(slowRequestMilliseconds == 0 ? "not logged" : "over \(slowRequestMilliseconds) ms logged with their statements")",

@@ -115,6 +115,7 @@ struct SCIMResponder: ParsableCommand {
                                                 statementTimeoutMilliseconds: statementTimeout > 0 ? statementTimeout : nil)
             // Serves only through a role that row-level security confines (RowLevelSecurityCheck).
             let store = PostgresStore(connection: connection, logger: logger, requiresConfinedRole: true)
+            store.reconnectWaitMilliseconds = options.reconnectWaitMilliseconds
             let clock = MonotonicClock { monotonicNanoseconds() }
             let admission = board.flatMap { board in position.map { BoardAdmission(board: board, position: $0, share: fairShare) } }
             store.admission = admission

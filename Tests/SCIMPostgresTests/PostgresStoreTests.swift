@@ -283,6 +283,40 @@ struct TransactionRetryTests {
     }
 }
 
+/// Counts what the store reports (`GET /metrics` does the same).
+final class CountedEvents: OperationalCounters, @unchecked Sendable {
+    private(set) var events: [OperationalEvent] = []
+    func count(_ event: OperationalEvent) { events.append(event) }
+}
+
+@Suite("Waiting for a lost database")
+struct ReconnectWaitTests {
+    /// A database that never answers (no server on that socket): how many fresh connections a
+    /// transaction tries before its 503, for a given SCIM_DB_RECONNECT_MS.
+    func reconnects(waitMilliseconds: Int) -> (reconnects: Int, status: Int?) {
+        let store = PostgresStore(connection: PostgresConnection(conninfo: "postgresql:///scim?host=/nonexistent&port=1"),
+                                  logger: TestDatabase.logger)
+        store.reconnectWaitMilliseconds = waitMilliseconds
+        let events = CountedEvents()
+        store.counters = events
+        let error = #expect(throws: SCIMError.self) {
+            try store.transaction { (transaction) throws(SCIMError) in
+                _ = try (transaction as? PostgresTransaction)?.query("select 1")
+            }
+        }
+        return (events.events.filter { $0 == .reconnect }.count, error?.status)
+    }
+
+    @Test("the pauses (0.2, 0.5, 1, 1.5 s, then 2 s) stop where SCIM_DB_RECONNECT_MS would be passed; then 503")
+    func waitIsBounded() {
+        #expect(reconnects(waitMilliseconds: 0) == (0, 503))
+        #expect(reconnects(waitMilliseconds: 700) == (2, 503))
+        // 0.2 + 0.5 + 1 + 1.5 = 3.2 s; the next pause (2 s) would pass 4 s.
+        #expect(reconnects(waitMilliseconds: 4_000) == (4, 503))
+        #expect(PostgresStore.reconnectPause(attempt: 7) == 2_000)
+    }
+}
+
 @Suite("The provisioning log of writes", .enabled(if: TestDatabase.available))
 struct WriteLogTests {
     @Test("a write's log row commits with the write, and a row that cannot be written leaves the write standing")

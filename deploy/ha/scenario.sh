@@ -227,7 +227,8 @@ responder_up() {
     local host=$1
     say "$host: scim-fcgi with $HA_WORKERS workers on $(address "$host"):$FASTCGI_PORT"
     # shellcheck disable=SC2046 # the settings are words by design
-    start_on_host "$host" "$host.log" env DATABASE_URL="$(responder_url)" $(responder_pool_settings) \
+    # A transaction waits up to 15 s for the database, past the failover's ~10 s.
+    start_on_host "$host" "$host.log" env DATABASE_URL="$(responder_url)" $(responder_pool_settings) SCIM_DB_RECONNECT_MS=15000 \
         SCIM_PUBLIC_URL="http://$HTTP_LISTEN" "$PROJECT_DIR/.build/$BUILD_CONFIG/scim-fcgi" \
         --listen "$(address "$host"):$FASTCGI_PORT" --workers "$HA_WORKERS"
 }
