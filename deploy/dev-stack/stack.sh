@@ -245,6 +245,27 @@ PGBOUNCER_PORT="${SCIM_PGBOUNCER_PORT:-54330}"
 # Beside the cluster, which its user can reach wherever the project folder is.
 pgbouncer_dir() { echo "$(pg_root)/pgbouncer"; }
 pgbouncer_url() { echo "postgresql:///scim?host=$(pg_socket_dir)&port=$PGBOUNCER_PORT&user=scim_app"; }
+# The [pgbouncer] settings every PgBouncer here shares (this stack's, the HA scenario's), after its
+# listening address; it also writes the user list they name.
+pgbouncer_common_settings() { # folder pool_mode pool_size
+    echo '"scim_app" ""' >"$1/users.txt"
+    cat <<INI
+auth_type = trust
+auth_file = $1/users.txt
+pool_mode = $2
+default_pool_size = $3
+max_client_conn = 200
+server_reset_query =
+# After the database restarts, try it again within a second (default 15 s), and answer a client
+# that waited 10 s for a server connection with an error (the responder answers 503) rather than
+# keep it past nginx's timeout.
+server_login_retry = 1
+query_wait_timeout = 10
+ignore_startup_parameters = application_name
+logfile = $1/pgbouncer.log
+pidfile = $1/pgbouncer.pid
+INI
+}
 pgbouncer_start() {
     local dir; dir=$(pgbouncer_dir)
     mkdir -p "$dir"
@@ -256,22 +277,8 @@ scim = host=$(pg_socket_dir) port=$PG_PORT dbname=scim
 listen_addr =
 unix_socket_dir = $(pg_socket_dir)
 listen_port = $PGBOUNCER_PORT
-auth_type = trust
-auth_file = $dir/users.txt
-pool_mode = transaction
-default_pool_size = $WORKERS
-max_client_conn = 200
-server_reset_query =
-# After the database restarts, try it again within a second (default 15 s), and answer a client
-# that waited 10 s for a server connection with an error (the responder answers 503) rather than
-# keep it past nginx's timeout.
-server_login_retry = 1
-query_wait_timeout = 10
-ignore_startup_parameters = application_name
-logfile = $dir/pgbouncer.log
-pidfile = $dir/pgbouncer.pid
+$(pgbouncer_common_settings "$dir" transaction "$WORKERS")
 INI
-    echo '"scim_app" ""' >"$dir/users.txt"
     [ "$(id -u)" -eq 0 ] && chown -R "$(pg_user)" "$dir"
     pgbouncer_stop
     say "starting PgBouncer (transaction pooling) on port $PGBOUNCER_PORT"

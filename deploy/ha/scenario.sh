@@ -200,19 +200,8 @@ pgbouncer_up() {
 listen_addr = 127.0.0.1
 listen_port = $PGBOUNCER_PORT
 unix_socket_dir =
-auth_type = trust
-auth_file = $dir/users.txt
-pool_mode = $(pool_mode)
-default_pool_size = $HA_WORKERS
-max_client_conn = 200
-server_reset_query =
-server_login_retry = 1
-query_wait_timeout = 10
-ignore_startup_parameters = application_name
-logfile = $dir/pgbouncer.log
-pidfile = $dir/pgbouncer.pid
+$(pgbouncer_common_settings "$dir" "$(pool_mode)" "$HA_WORKERS")
 INI
-    echo '"scim_app" ""' >"$dir/users.txt"
     rm -f "$dir/databases.ini"
     # A copy the postgres user can run wherever the project folder is.
     cp "$PROJECT_DIR/deploy/ha/pgbouncer-follow-primary.sh" "$dir/"
