@@ -5,12 +5,13 @@ import SCIMCore
 /// a role with BYPASSRLS, or the owner of the tables). Read by the responder before it serves, and
 /// by `scimctl migrate` after it migrates, so that a deployment never runs with it silently off.
 public enum RowLevelSecurityCheck {
-    /// The tables with tenant policies (migrations 20261129001900 and 20261129002500).
+    /// The tables with tenant policies (migrations 20261129001900, 20261129002500, 20261129002900
+    /// and 20261130000200).
     public static let protectedTables = ["scim.users", "scim.groups", "scim.group_members", "scim.schema_extensions",
                                          "scim.column_mappings", "scim.department_mappings", "scim.group_role_mappings",
                                          "app.users", "app.departments", "app.roles", "app.custom_fields", "app.role_assignments",
                                          "scim.provisioning_log", "scim.read_counts", "scim.provisioning_errors", "scim.reapply_jobs", "scim.mapping_changes",
-                                         "scim.tenants", "scim.api_keys"]
+                                         "scim.tenants", "scim.api_keys", "scim.resource_counts", "scim.page_marks"]
 
     static var query: SQL {
         let tables = "{" + protectedTables.joined(separator: ",") + "}"

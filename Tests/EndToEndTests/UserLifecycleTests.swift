@@ -78,6 +78,63 @@ struct UserLifecycleTests {
         #expect(only.keys == ["schemas", "id"])
     }
 
+    @Test("walking a whole tenant page by page (Okta's import) returns every user once, in order, with the exact total, also when users come and go during the walk")
+    func wholeTenantWalk() async throws {
+        let tenant = try TestTenant.make()
+        for i in 1...25 { _ = try await tenant.client.createUser("walker\(i)@example.com") }
+        func page(_ start: Int) async throws -> (total: Int?, ids: [String]) {
+            let response = try await tenant.client.get("/Users?startIndex=\(start)&count=10")
+            #expect(response.status == 200, "\(response.text)")
+            let ids = response.object?["Resources"]?.arrayValue?.compactMap { $0.objectValue?["id"]?.stringValue } ?? []
+            return (response.object?["totalResults"]?.intValue, ids)
+        }
+        // Twice: the second walk starts each page after the id the first walk marked.
+        var walks: [[String]] = []
+        for _ in 0..<2 {
+            var walked: [String] = []
+            for start in stride(from: 1, through: 21, by: 10) {
+                let (total, ids) = try await page(start)
+                #expect(total == 25)
+                walked += ids
+            }
+            walks.append(walked)
+        }
+        // The walks left marks where their pages ended, valid for the tenant's current changes.
+        let marks = try FaultSuiteTests.ownerValue("""
+            select string_agg(m.start_index::text, ',' order by m.start_index) from scim.page_marks m
+            join scim.tenants t on t.id = m.tenant_id
+            where t.slug = '\(tenant.slug)' and m.resource_type = 'User'
+              and m.changes = (select sum(c.changes) from scim.resource_counts c where c.tenant_id = m.tenant_id and c.resource_type = 'User')
+            """)
+        #expect(marks == "11,21")
+        #expect(walks[0].count == 25 && Set(walks[0]).count == 25)
+        #expect(walks[0] == walks[0].sorted(), "in id order")
+        #expect(walks[1] == walks[0])
+        // A user deleted and two created after the first page: the marks no longer hold (the tenant
+        // changed), so later pages count their offset again; the walk sees what index paging promises.
+        let first = try await page(1)
+        #expect(try await tenant.client.delete("/Users/\(first.ids[0])").status == 204)
+        for i in 26...27 { _ = try await tenant.client.createUser("walker\(i)@example.com") }
+        let all = try await tenant.client.get("/Users?startIndex=1&count=100")
+        let expected = all.object?["Resources"]?.arrayValue?.compactMap { $0.objectValue?["id"]?.stringValue } ?? []
+        #expect(expected.count == 26)
+        for start in [11, 21] {
+            let (total, ids) = try await page(start)
+            #expect(total == 26)
+            #expect(ids == Array(expected[(start - 1)..<min(start + 9, expected.count)]), "startIndex \(start)")
+        }
+        // The counts follow a bulk of creates and deletes in one request.
+        let bulk = try await tenant.client.post("/Bulk", """
+            {"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
+              {"method":"POST","path":"/Users","bulkId":"a","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bulk-a@example.com"}},
+              {"method":"POST","path":"/Users","bulkId":"b","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bulk-b@example.com"}},
+              {"method":"DELETE","path":"/Users/\(expected[0])"}]}
+            """)
+        #expect(bulk.status == 200, "\(bulk.text)")
+        #expect(try await page(1).total == 27)
+        #expect(try await tenant.client.get("/Users?count=0").object?["totalResults"] == .integer(27))
+    }
+
     @Test("PATCH in Entra's default dialect, then disable and re-enable; a disabled user is still found")
     func entraDefaultDialect() async throws {
         let tenant = try TestTenant.make()

@@ -113,6 +113,8 @@ struct RowLevelSecurityTests {
                         values (\(t)::uuid, 'rejected_request', 'everywhere', 'd', 's') returning 1),
                  rj as (insert into scim.reapply_jobs (tenant_id, reason, state) values (\(t)::uuid, 'everywhere', 'done') returning 1),
                  mc as (insert into scim.mapping_changes (tenant_id, changed_by, kind, action) values (\(t)::uuid, 'tests', 'everywhere', 'create') returning 1),
+                 pm as (insert into scim.page_marks (tenant_id, resource_type, start_index, after_id, changes)
+                        values (\(t)::uuid, 'User', 101, gen_random_uuid(), 0) returning 1),
                  cu as (insert into scim.console_users (tenant_id, email, created_by) values (\(t)::uuid, 'everywhere@example.com', 'tests') returning id),
                  ci as (insert into scim.console_invites (tenant_id, email, token_hash, created_by, expires_at)
                         values (\(t)::uuid, 'everywhere@example.com', sha256(gen_random_uuid()::text::bytea), 'tests', now()) returning 1),

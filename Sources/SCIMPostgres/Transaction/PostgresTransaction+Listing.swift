@@ -1,14 +1,15 @@
 import SCIMCore
 
-/// Pages of users or groups: one statement for the page and its total where a window count is
-/// cheap, a count of its own where it is not (a whole tenant) or no row carries it.
+/// Pages of users or groups: one statement for the page and its total. A filtered list counts with
+/// a window; a whole tenant reads its total from `scim.resource_counts` and starts a page after the
+/// id the previous page ended with (`scim.page_marks`) instead of walking every earlier row.
 extension PostgresTransaction {
     /// One page and the total. The total rides along as a window count; a page past the end (no
     /// rows to carry it) asks for the count alone.
     func list(table: SQL, columns: SQL, renderer: FilterRenderer, kind: ResourceKind, filter: ResolvedFilter?,
               window: ListWindow, sort: ResolvedSort?) throws(SCIMError) -> ListPage {
-        let statement = Self.listStatement(table: table, columns: columns, renderer: renderer, filter: filter, window: window, sort: sort,
-                                           tenant: tenant)
+        let statement = Self.listStatement(table: table, columns: columns, renderer: renderer, kind: kind, filter: filter, window: window,
+                                           sort: sort, tenant: tenant)
         if window.count == 0 { return ListPage(totalResults: try total(statement.count), resources: []) }
         let rows = try query(statement.page)
         var resources: [StoredResource] = []
@@ -22,6 +23,14 @@ extension PostgresTransaction {
         let totalResults = !statement.pageCarriesTotal || (rows.rows.isEmpty && window.startIndex > 1)
             ? try total(statement.count)
             : rows.int(0, "total") ?? 0
+        if statement.marksPages, rows.rows.count == window.count, let lastId = rows[window.count - 1, "id"],
+           let changes = rows.int(window.count - 1, "changes") {
+            // The next page of the walk starts after this id, unless a resource comes or goes meanwhile.
+            sendWithCommit("""
+                select scim.mark_page(\(tenant), \(kind.typeName), \(window.startIndex + window.count), \(lastId)::uuid,
+                                      \(changes), \(window.startIndex == 1))
+                """)
+        }
         return ListPage(totalResults: totalResults, resources: resources)
     }
 
@@ -30,12 +39,18 @@ extension PostgresTransaction {
     }
 
     /// The statements of a list request: the page (with the total as a window count in index
-    /// paging of a filtered list), and the count alone for a page past the end, `count=0`, cursor
-    /// paging and a whole tenant.
-    static func listStatement(table: SQL, columns: SQL, renderer: FilterRenderer, filter: ResolvedFilter?,
-                              window: ListWindow, sort: ResolvedSort?, tenant: SQL) -> (page: SQL, count: SQL, pageCarriesTotal: Bool) {
+    /// paging of a filtered list, from the tenant's counts for a whole tenant), and the count alone
+    /// for a page past the end, `count=0` and cursor paging. `marksPages`: the page's rows carry
+    /// the tenant's `changes`, and a full page is marked for the next one.
+    static func listStatement(table: SQL, columns: SQL, renderer: FilterRenderer, kind: ResourceKind, filter: ResolvedFilter?,
+                              window: ListWindow, sort: ResolvedSort?, tenant: SQL)
+        -> (page: SQL, count: SQL, pageCarriesTotal: Bool, marksPages: Bool) {
         let condition = filter.map(renderer.condition) ?? "true"
         let total: SQL = "select count(*) as total from \(table) r where r.tenant_id = \(tenant) and (\(condition))"
+        let counted: SQL = """
+            select coalesce(sum(c.resources), 0) as total, coalesce(sum(c.changes), 0) as changes
+            from scim.resource_counts c where c.tenant_id = \(tenant) and c.resource_type = \(kind.typeName)
+            """
         let page: SQL
         switch window.cursor {
         case nil where window.startIndex == 1 && sort == nil && filter.map(renderer.matchesAtMostOne) == true:
@@ -47,17 +62,24 @@ extension PostgresTransaction {
                 limit \(window.count)
                 """
         case nil where filter == nil && sort == nil:
-            // A whole tenant, page after page (Okta's import): the ids of the page are found by
-            // walking the primary key alone, and the total is counted apart on it, instead of a
-            // window count that reads every user's document on every page.
+            // A whole tenant, page after page (Okta's import): the total is the tenant's count, and
+            // the page's ids come from the primary key alone, after the id the previous page ended
+            // with when nothing came or went since (else after walking startIndex-1 of them).
             page = """
-                select \(columns) from \(table) r
+                with counted as (\(counted)),
+                mark as (
+                    select m.after_id from scim.page_marks m, counted
+                    where m.tenant_id = \(tenant) and m.resource_type = \(kind.typeName) and m.start_index = \(window.startIndex)
+                      and m.changes = counted.changes)
+                select \(columns), counted.total, counted.changes from \(table) r, counted
                 where r.tenant_id = \(tenant) and r.id in (
-                    select p.id from \(table) p where p.tenant_id = \(tenant)
-                    order by p.id limit \(window.count) offset \(window.startIndex - 1))
+                    select p.id from \(table) p
+                    where p.tenant_id = \(tenant) and p.id > coalesce((select after_id from mark), '00000000-0000-0000-0000-000000000000'::uuid)
+                    order by p.id limit \(window.count)
+                    offset (case when exists (select 1 from mark) then 0 else \(window.startIndex - 1) end))
                 order by r.id
                 """
-            return (page, total, false)
+            return (page, "select total from (\(counted)) c", true, true)
         case nil:
             page = """
                 select \(columns), count(*) over () as total from \(table) r
@@ -76,6 +98,6 @@ extension PostgresTransaction {
                 order by r.id limit \(window.count + 1)
                 """
         }
-        return (page, total, window.cursor == nil)
+        return (page, total, window.cursor == nil, false)
     }
 }

@@ -26,6 +26,9 @@ extension PostgresTransaction {
 
     enum ResourceKind {
         case user, group
+
+        /// Its name in `scim.resource_counts` and `scim.page_marks`.
+        var typeName: String { self == .user ? "User" : "Group" }
     }
 
     func resource(_ rows: PostgresRows, _ row: Int, _ kind: ResourceKind) throws(SCIMError) -> StoredResource {

@@ -133,6 +133,12 @@ final class PostgresTransaction: StoreTransaction {
         pendingBeforeCommit.append(.bound(ProvisioningLogStatement.call("scim.record_write", entry), prepared: true))
     }
 
+    /// A statement whose answer nobody waits for, sent with the commit (a cache to keep up to date);
+    /// it must not fail (wrap it in a function that turns its failure into a warning).
+    func sendWithCommit(_ sql: SQL) {
+        pendingBeforeCommit.append(.bound(sql, prepared: true))
+    }
+
     func ping() throws(SCIMError) {
         try query("select 1", prepared: false)
     }
