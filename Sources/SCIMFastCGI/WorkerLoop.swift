@@ -104,9 +104,11 @@ public struct WorkerLoop {
         }
         response.headers.append(("X-Request-Id", requestId))
         slot.write(Self.encode(response))
-        slot.finish()
+        // Counted before the answer is complete: a client that reads /metrics right after its
+        // answer finds its request in them (libfcgi sends the last of the answer on finish).
         let elapsed = Double(monotonicNanoseconds() - started) / 1_000_000
         metrics?.recordRequest(tenant: response.tenant, path: path, method: method, status: response.status, seconds: elapsed / 1_000)
+        slot.finish()
         // One line per request; never the query (it can carry user names) or any header.
         var metadata: Logger.Metadata = [
             "request_id": "\(requestId)", "tenant": "\(response.tenant ?? "-")", "method": "\(method)",
