@@ -64,7 +64,9 @@ extension PostgresTransaction {
         case nil where filter == nil && sort == nil:
             // A whole tenant, page after page (Okta's import): the total is the tenant's count, and
             // the page's ids come from the primary key alone, after the id the previous page ended
-            // with when nothing came or went since (else after walking startIndex-1 of them).
+            // with when nothing came or went since (else after walking startIndex-1 of them). The
+            // bound is a subquery's value: under row-level security only a comparison of the column
+            // with a plain value (not a COALESCE) is used as the index's condition.
             page = """
                 with counted as (\(counted)),
                 mark as (
@@ -74,7 +76,8 @@ extension PostgresTransaction {
                 select \(columns), counted.total, counted.changes from \(table) r, counted
                 where r.tenant_id = \(tenant) and r.id in (
                     select p.id from \(table) p
-                    where p.tenant_id = \(tenant) and p.id > coalesce((select after_id from mark), '00000000-0000-0000-0000-000000000000'::uuid)
+                    where p.tenant_id = \(tenant)
+                      and p.id > (select coalesce((select after_id from mark), '00000000-0000-0000-0000-000000000000'::uuid))
                     order by p.id limit \(window.count)
                     offset (case when exists (select 1 from mark) then 0 else \(window.startIndex - 1) end))
                 order by r.id
