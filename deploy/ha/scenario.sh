@@ -45,7 +45,8 @@ address() {
     done
     die "no host named $1"
 }
-on_host() { local host=$1; shift; ip netns exec "$(ns "$host")" "$@"; }
+# From /, which every user can enter (the project folder may be one the postgres user cannot).
+on_host() { local host=$1; shift; (cd / && ip netns exec "$(ns "$host")" "$@"); }
 # pg_autoctl keeps its configuration and state per node under XDG folders; each node gets its own.
 autoctl() {
     local node=$1; shift
