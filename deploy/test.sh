@@ -110,6 +110,8 @@ if [ $# -eq 0 ]; then
         '^(==>|   |restart|service|error)' Tests/Operations/socket-activation.sh || operations_status=1
     stage "a failover to a streaming standby, through a multi-host connection string" failover-test.log '^(==>|   |error)' \
         Tests/Operations/failover-test.sh || operations_status=1
+    stage "several responder hosts: what nginx passes on to the next host when one dies mid-request" upstream-retry-test.log \
+        '^(==>|   |error)' Tests/Operations/upstream-retry-test.sh || operations_status=1
     stage "a connection lost during COMMIT: 503 with an unknown outcome, and a safe retry" commit-loss-test.log \
         '^(==>|   |error)' Tests/Operations/commit-loss-test.sh || operations_status=1
     stage "the end-to-end suite through PgBouncer in transaction pooling mode" pgbouncer-e2e-output.log \
