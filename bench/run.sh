@@ -143,14 +143,19 @@ median_ms() { # path
     done | sort -n | awk '{t[NR] = $1} END {printf "%.1f", t[int((NR + 1) / 2)] * 1000}'
 }
 total_of() { curl -s -H "Authorization: Bearer $BENCH_TOKEN" "$URL/scim/v2/bench$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["totalResults"])'; }
-for start in $(seq 1 100 99901); do
-    curl -s -o /dev/null -w "$start %{time_total}\n" -H "Authorization: Bearer $BENCH_TOKEN" "$URL/scim/v2/bench/Users?startIndex=$start&count=100"
-done >"$WORK/walk"
+# Two walks: the first one meets every worker's first executions of the statement (planned anew
+# each, before the prepared statement settles on its plan); the second is measured.
+for walk in 1 2; do
+    for start in $(seq 1 100 99901); do
+        curl -s -o /dev/null -w "$start %{time_total}\n" -H "Authorization: Bearer $BENCH_TOKEN" "$URL/scim/v2/bench/Users?startIndex=$start&count=100"
+    done >"$WORK/walk"
+done
 walk_median() { sort -k2 -n | awk '{t[NR] = $2} END {printf "%.1f", t[int((NR + 1) / 2)] * 1000}'; }
 FIRST_PAGE_MS=$(head -n 20 "$WORK/walk" | walk_median)
 LAST_PAGE_MS=$(tail -n 20 "$WORK/walk" | walk_median)
 WALK_SECONDS=$(awk '{s += $2} END {printf "%.1f", s}' "$WORK/walk")
-JUMP_MS=$(median_ms "/Users?startIndex=99901&count=100")
+# count=99: a page no walk of 100 marked.
+JUMP_MS=$(median_ms "/Users?startIndex=99902&count=99")
 ONE_USER_MS=$(median_ms "/Users?filter=userName%20eq%20%22user54321@example.com%22")
 PAGE_TOTALS="$(total_of "/Users?startIndex=1&count=100") / $(total_of "/Users?startIndex=99901&count=100")"
 
@@ -183,9 +188,9 @@ errors() { awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 
     echo "| match \`userName eq\` req/s (32 clients, 100,000-user tenant) | $(rps "$WORK/match") | pgbench, our SELECT on our tables: $(pg_tps "$WORK/pg-match") tps | $(ratio "$(rps "$WORK/match")" "$(pg_tps "$WORK/pg-match")") |"
     echo "| match req/s vs nginx alone | $(rps "$WORK/match") | nginx static: $(rps "$WORK/static") | $(ratio "$(rps "$WORK/match")" "$(rps "$WORK/static")") |"
     echo "| create req/s (32 clients) | $(rps "$WORK/create") | pgbench, our INSERT on our tables: $(pg_tps "$WORK/pg-insert") tps | $(ratio "$(rps "$WORK/create")" "$(pg_tps "$WORK/pg-insert")") |"
-    echo "| paging 100,000 users, count=100, a walk of 1,000 pages ($WALK_SECONDS s): last 20 pages, median ms | $LAST_PAGE_MS | first 20 pages: $FIRST_PAGE_MS | $(ratio "$LAST_PAGE_MS" "$FIRST_PAGE_MS") (target <= 2) |"
+    echo "| paging 100,000 users, count=100, the second walk of 1,000 pages ($WALK_SECONDS s): last 20 pages, median ms | $LAST_PAGE_MS | first 20 pages: $FIRST_PAGE_MS | $(ratio "$LAST_PAGE_MS" "$FIRST_PAGE_MS") (target <= 2) |"
     echo "| first pages of the walk, median ms | $FIRST_PAGE_MS | one-user filter GET: $ONE_USER_MS | $(ratio "$FIRST_PAGE_MS" "$ONE_USER_MS") (target <= 5); totalResults $PAGE_TOTALS |"
-    echo "| a jump to the last page (no mark), median ms | $JUMP_MS | first pages: $FIRST_PAGE_MS | $(ratio "$JUMP_MS" "$FIRST_PAGE_MS") |"
+    echo "| a jump to the last page (startIndex=99902, count=99: no mark), median ms | $JUMP_MS | first pages: $FIRST_PAGE_MS | $(ratio "$JUMP_MS" "$FIRST_PAGE_MS") |"
     echo "| one-member PATCH, 100,000-member group, mean latency | $(latency "$WORK/big") | 10-member group: $(latency "$WORK/small") | $(ratio "$(rps "$WORK/small")" "$(rps "$WORK/big")") (req/s small/big) |"
     echo
     echo "Non-2xx answers: match $(non2xx "$WORK/match"), create $(non2xx "$WORK/create"), PATCH $(non2xx "$WORK/small") / $(non2xx "$WORK/big")."
