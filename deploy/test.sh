@@ -120,6 +120,9 @@ if [ $# -eq 0 ]; then
         stage "high availability: an Entra-shaped cycle while the primary's host and a responder host are killed" \
             ha-test.log '^(==>|sent|acknowledged|stored|lost|duplicated|failed|seconds|event|reads|given|not every|error)' \
             Tests/Operations/ha-test.sh || operations_status=1
+        stage "high availability again, each responder's libpq finding the primary (multi-host, read-write)" \
+            ha-direct-test.log '^(==>|sent|acknowledged|stored|lost|duplicated|failed|seconds|event|reads|given|not every|error)' \
+            env SCIM_HA_POOL=direct Tests/Operations/ha-test.sh || operations_status=1
         stage "the Debian package: build, dpkg -i, the README's steps, the end-to-end suite on the installed binaries" \
             package-test.log '^(==>|   ok|error|→|✔ Test run|✘)' suite_on_the_package || operations_status=1
     else

@@ -7,6 +7,8 @@
 # which fails on anything lost or duplicated, on an object the client gave up on, and on any read
 # that failed after the responder host was killed (nginx passes reads to the other host).
 #   SCIM_HA_USERS (default 3000) sets the cycle's size; bench/ha.sh runs the long form.
+#   SCIM_HA_POOL=direct runs it with each responder's libpq choosing the primary itself (a multi-host
+#   URL with target_session_attrs=read-write) instead of PgBouncer pointed by the follower.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scenario=deploy/ha/scenario.sh
@@ -28,7 +30,7 @@ url=$(sed -n 's/^SCIM_URL=//p' "$log_dir/ha-up.log")
 token=$(sed -n 's/^SCIM_TOKEN=//p' "$log_dir/ha-up.log")
 database_url=$(sed -n 's/^DATABASE_URL=//p' "$log_dir/ha-up.log")
 first_primary=$("$scenario" status | sed -n 's/^primary: //p')
-echo "==> scenario up: primary $first_primary; an Entra-shaped cycle of $users users and $groups groups, 8 connections"
+echo "==> scenario up (pool: ${SCIM_HA_POOL:-pgbouncer}): primary $first_primary; an Entra-shaped cycle of $users users and $groups groups, 8 connections"
 
 # The primary dies early in the user creates; the responder host once the cycle has moved on.
 python3 Tests/Operations/entra_cycle.py --url "$url" --token "$token" --users "$users" --groups "$groups" \
