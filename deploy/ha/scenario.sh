@@ -15,6 +15,7 @@
 #   deploy/ha/scenario.sh kill-primary     SIGKILL every process on the primary's host (postmaster,
 #                                          keeper, PgBouncer): the machine dies, nothing shuts down
 #   deploy/ha/scenario.sh kill-responder N SIGKILL every process on host appN (supervisor, workers)
+#   deploy/ha/scenario.sh stop-responder N SIGTERM to appN's supervisor (an orderly stop); start-responder N
 #   deploy/ha/scenario.sh down             stop and remove everything it made, namespaces included
 source "$(dirname "${BASH_SOURCE[0]}")/../dev-stack/stack.sh"
 
@@ -235,6 +236,17 @@ standby_names_are() {
     local names; names=$(node_psql "$1" -d scim -c "show synchronous_standby_names")
     if [ "$2" = async ]; then [ -z "$names" ]; else [ -n "$names" ]; fi
 }
+# The prefork supervisor on a host: the scim-fcgi process whose parent is not a scim-fcgi.
+supervisor_pid() {
+    local pid parent
+    for pid in $(ip netns pids "$(ns "$1")" 2>/dev/null); do
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = scim-fcgi ] || continue
+        parent=$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null)
+        [ "$(cat "/proc/$parent/comm" 2>/dev/null)" = scim-fcgi ] || { echo "$pid"; return 0; }
+    done
+    return 1
+}
+not_alive() { ! kill -0 "$1" 2>/dev/null; }
 host_running() { [ -n "$(ip netns pids "$(ns "$1")" 2>/dev/null)" ]; }
 kill_host() {
     ip netns pids "$(ns "$1")" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
@@ -317,6 +329,20 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
             say "killing responder host app$2 with SIGKILL"
             kill_host "app$2"
             ;;
+        # A host taken out of service the orderly way (SIGTERM: the workers finish what they were
+        # given, then the socket closes), and brought back.
+        stop-responder)
+            [ -n "${2:-}" ] && [[ " ${APP_HOSTS[*]} " == *" app$2 "* ]] || die "usage: $0 stop-responder N (1 or 2)"
+            supervisor=$(supervisor_pid "app$2") || die "no responder runs on app$2"
+            say "stopping the responder on app$2 (SIGTERM to supervisor $supervisor)"
+            kill -TERM "$supervisor"
+            wait_for "the responder on app$2 to stop" 15 not_alive "$supervisor"
+            ;;
+        start-responder)
+            [ -n "${2:-}" ] && [[ " ${APP_HOSTS[*]} " == *" app$2 "* ]] || die "usage: $0 start-responder N (1 or 2)"
+            ! supervisor_pid "app$2" >/dev/null || die "a responder already runs on app$2"
+            responder_up "app$2"
+            ;;
         # The bench's comparison: the standby leaves (async) or rejoins (sync) the write quorum.
         replication)
             case "${2:-}" in sync) quorum=true ;; async) quorum=false ;; *) die "usage: $0 replication sync|async" ;; esac
@@ -328,6 +354,6 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
             say "replication is $2: synchronous_standby_names = '$(node_psql "$primary" -d scim -c 'show synchronous_standby_names')'"
             ;;
         down) scenario_down ;;
-        *) echo "usage: $0 up | status | kill-primary | kill-responder N | replication sync|async | down" >&2; exit 2 ;;
+        *) echo "usage: $0 up | status | kill-primary | kill-responder N | stop-responder N | start-responder N | replication sync|async | down" >&2; exit 2 ;;
     esac
 fi
