@@ -4,8 +4,8 @@ import SCIMCore
 /// a window; a whole tenant reads its total from `scim.resource_counts` and starts a page after the
 /// id the previous page ended with (`scim.page_marks`) instead of walking every earlier row.
 extension PostgresTransaction {
-    /// One page and the total. The total rides along as a window count; a page past the end (no
-    /// rows to carry it) asks for the count alone.
+    /// One page and the total. The total rides along (a window count, or the tenant's count for a
+    /// whole tenant); a page past the end (no rows to carry it) asks for the count alone.
     func list(table: SQL, columns: SQL, renderer: FilterRenderer, kind: ResourceKind, filter: ResolvedFilter?,
               window: ListWindow, sort: ResolvedSort?) throws(SCIMError) -> ListPage {
         let statement = Self.listStatement(table: table, columns: columns, renderer: renderer, kind: kind, filter: filter, window: window,
