@@ -27,7 +27,7 @@ negotiates() { local expected=$1; shift; handshake "$@" | grep -q -- "$expected"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=scim.example.com" \
     -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
 mkdir -p "$work/snippets" "$work/logs"
-cp "$PROJECT_DIR/deploy/nginx/scim-fastcgi.conf" "$PROJECT_DIR/deploy/nginx/scim-error-pages.conf" \
+cp "$PROJECT_DIR/deploy/nginx/scim-fastcgi.conf" "$PROJECT_DIR/deploy/nginx/scim-error-codes.conf" "$PROJECT_DIR/deploy/nginx/scim-error-pages.conf" \
    "$PROJECT_DIR/deploy/nginx/scim-admin-access.conf" "$PROJECT_DIR/deploy/nginx/scim-metrics-access.conf" "$work/snippets/"
 sed -e "s|listen 443 ssl http2;|listen 127.0.0.1:$https_port ssl http2;|" -e "/listen \[::\]/d" \
     -e "s|listen 80;|listen 127.0.0.1:$http_port;|" \

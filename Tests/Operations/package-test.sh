@@ -35,7 +35,7 @@ check "/usr/bin/scim-fcgi runs without a Swift toolchain's libraries" \
     bash -c '! ldd /usr/lib/scim-server/scim-fcgi | grep -qi swift'
 check "scimctl --version" bash -c 'scimctl --version | grep -q "SCIM 2.0"'
 check "the migrations are installed" test -f /usr/share/scim-server/sql/20261129000100_create_scim_schema.sql
-check "the nginx snippets are installed" test -f /etc/nginx/snippets/scim-fastcgi.conf
+check "the nginx snippets are installed" bash -c 'for s in scim-fastcgi scim-error-codes scim-error-pages scim-admin-access scim-metrics-access; do test -f /etc/nginx/snippets/$s.conf || exit 1; done'
 check "the settings file is a conffile" grep -q /etc/scim/scim.env /var/lib/dpkg/info/scim-server.conffiles
 
 say "2. the systemd units"

@@ -6,9 +6,9 @@
 #  - GET is passed on (idempotent, nothing to run twice): answered by the real responder.
 #  - POST and PATCH the dying host received are not passed on: 502, and the database unchanged.
 #  - PUT and DELETE are not passed on either (nginx would, as HTTP calls them idempotent; the
-#    /.scim-write-once location stops it): 502, the database unchanged.
-#  - A host that refuses the connection never got the request: a POST goes to the next host; a
-#    PUT or DELETE is answered 502 all the same (the client retries), the price of never re-sending one.
+#    /.scim-write-once location stops it): 502, the database unchanged, the answer a SCIM error.
+#  - A host that refuses the connection never got the request: a POST, PUT or DELETE goes to the
+#    next host (a PUT or DELETE through @scim-write-unsent, which checks that nothing was sent).
 source "$(dirname "$0")/../../deploy/dev-stack/stack.sh"
 DYING_PORT="${SCIM_DYING_HOST_PORT:-9101}"
 real_socket=$(responder_socket)
@@ -60,13 +60,24 @@ expect "PATCH the host received" "$(send PATCH "/Users/$id" "$patch")" 502
 expect "PUT the host received" "$(send PUT "/Users/$id" "${user/NAME/renamed@example.com}")" 502
 expect "   users renamed" "$(users renamed@example.com)" 0
 expect "DELETE the host received" "$(send DELETE "/Users/$id")" 502
+answer=$(curl -s -X DELETE -H "Authorization: Bearer $token" "$base/Users/$id")
+expect "   its answer is a SCIM error" "$(grep -c '"schemas":\["urn:ietf:params:scim:api:messages:2.0:Error"\]' <<<"$answer")" 1
 expect "   the user is still there" "$(users kept@example.com)" 1
-expect "what the dying host received" "$(tr '\n' ' ' <"$received")" "GET POST PATCH PUT DELETE "
+expect "what the dying host received" "$(tr '\n' ' ' <"$received")" "GET POST PATCH PUT DELETE DELETE "
 kill "$dying"; wait "$dying" 2>/dev/null || true; dying=""
 
-say "2. the first host refuses connections (it never receives the request)"
-expect "POST, passed on to the next host" "$(send POST /Users "${user/NAME/refused@example.com}")" 201
+say "2. a host that refuses connections (it receives nothing) beside the real one, in turn"
+NGINX_UPSTREAM_SERVERS="server 127.0.0.1:$DYING_PORT max_fails=0; server unix:$real_socket max_fails=0;" nginx_start
+sleep 0.5
+refused_before=$(grep -c 'connect() failed' "$LOG_DIR/nginx-error.log" || true)
+for i in 1 2 3 4; do
+    expect "PUT $i, passed on when its host refused" "$(send PUT "/Users/$id" "${user/NAME/kept@example.com}")" 200
+done
+expect "POST, passed on when its host refused" "$(send POST /Users "${user/NAME/refused@example.com}")" 201
 expect "   users made, once" "$(users refused@example.com)" 1
-expect "DELETE, not passed on (the client retries)" "$(send DELETE "/Users/$id")" 502
-expect "   the user is still there" "$(users kept@example.com)" 1
+expect "DELETE, passed on when its host refused" "$(send DELETE "/Users/$id")" 204
+expect "   the user is gone" "$(users kept@example.com)" 0
+refused_writes=$(tail -n +"$((refused_before + 1))" "$LOG_DIR/nginx-error.log" | grep 'connect() failed' | grep -c -E 'request: "(PUT|DELETE|POST)' || true)
+echo "   connections the first host refused, each write then sent to the next: $refused_writes"
+[ "$refused_writes" -ge 1 ] || die "no write met the refusing host: the pass-on was not exercised"
 say "nginx passes on only what cannot run twice"

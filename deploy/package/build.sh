@@ -29,7 +29,7 @@ done
 # The console's templates and assets: the programs find them beside their real path.
 cp -r "$bin/scim-server_SCIMConsole.resources" "$lib/"
 install -m 0644 "$project"/deploy/sql/*.sql "$root/usr/share/scim-server/sql/"
-for snippet in scim-fastcgi scim-error-pages scim-admin-access scim-metrics-access; do
+for snippet in scim-fastcgi scim-error-codes scim-error-pages scim-admin-access scim-metrics-access; do
     install -m 0644 "$project/deploy/nginx/$snippet.conf" "$root/etc/nginx/snippets/$snippet.conf"
 done
 install -m 0644 "$project/deploy/nginx/scim-site.conf" "$root/etc/nginx/sites-available/scim-server"
