@@ -174,7 +174,7 @@ struct ResponderLifecycleTests {
         let script = """
             set -e
             mkdir -p '\(directory)/snippets' '\(directory)/logs'
-            cp '\(project)/deploy/nginx/scim-fastcgi.conf' '\(project)/deploy/nginx/scim-error-pages.conf' \\
+            cp '\(project)/deploy/nginx/scim-fastcgi.conf' '\(project)/deploy/nginx/scim-error-codes.conf' '\(project)/deploy/nginx/scim-error-pages.conf' \\
                '\(project)/deploy/nginx/scim-admin-access.conf' '\(project)/deploy/nginx/scim-metrics-access.conf' '\(directory)/snippets/'
             openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=scim.example.com -days 1 \
                 -keyout '\(directory)/key.pem' -out '\(directory)/cert.pem' 2>/dev/null
