@@ -46,9 +46,13 @@ public final class ReadTally {
                     totalMilliseconds: milliseconds, maxMilliseconds: milliseconds, lastAt: now))
     }
 
-    /// Everything added since the last take, forgotten here.
+    /// Everything added since the last take, forgotten here; in the order of the table's key, so
+    /// that workers writing their sums at the same moment lock the rows they share in one order
+    /// (a dictionary's order differs from process to process).
     public func take() -> [Count] {
-        let taken = Array(counts.values)
+        let taken = counts.values.sorted {
+            ($0.tenantId, $0.minute, $0.keyPrefix ?? "", $0.endpoint) < ($1.tenantId, $1.minute, $1.keyPrefix ?? "", $1.endpoint)
+        }
         counts.removeAll(keepingCapacity: true)
         oldest = nil
         return taken
