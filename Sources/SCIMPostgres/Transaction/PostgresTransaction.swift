@@ -130,11 +130,11 @@ final class PostgresTransaction: StoreTransaction {
             statementTimeoutMilliseconds = 1_000
         }
         // scim.record_write turns its own failure into a warning, so it needs no answer before the commit.
-        pendingBeforeCommit.append(.bound(ProvisioningLogStatement.call("scim.record_write", entry), prepared: true))
+        sendWithCommit(ProvisioningLogStatement.call("scim.record_write", entry))
     }
 
-    /// A statement whose answer nobody waits for, sent with the commit (a cache to keep up to date);
-    /// it must not fail (wrap it in a function that turns its failure into a warning).
+    /// A statement whose answer nobody waits for, sent with the commit (the log row, read counts, a
+    /// cache to keep up to date); it must not fail (a function that turns its failure into a warning).
     func sendWithCommit(_ sql: SQL) {
         pendingBeforeCommit.append(.bound(sql, prepared: true))
     }
@@ -146,11 +146,11 @@ final class PostgresTransaction: StoreTransaction {
     /// Sums of successful reads, sent with the commit (one round trip for the whole batch).
     func addReadCounts(_ counts: [ReadTally.Count]) {
         for count in counts {
-            pendingBeforeCommit.append(.bound("""
+            sendWithCommit("""
                 select scim.add_read_counts(\(count.tenantId)::uuid, to_timestamp(\(count.minute)), \(count.keyPrefix),
                     \(count.endpoint), \(count.requests)::integer, \(String(count.totalMilliseconds))::numeric,
                     \(String(count.maxMilliseconds))::numeric, to_timestamp(\(String(count.lastAt))::double precision))
-                """, prepared: true))
+                """)
         }
     }
 
