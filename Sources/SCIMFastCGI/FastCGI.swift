@@ -101,10 +101,14 @@ final class FastCGIRequestSlot {
 public func keyValuePairs(_ array: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String: String] {
     var result: [String: String] = [:]
     guard var cursor = array else { return result }
+    // Split at the first '=' on the bytes: a Character search costs more than the rest of a request's parsing.
     while let entry = cursor.pointee {
-        let text = String(cString: entry)
-        if let equals = text.firstIndex(of: "=") {
-            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        let length = strlen(entry)
+        entry.withMemoryRebound(to: UInt8.self, capacity: length) { start in
+            let bytes = UnsafeBufferPointer(start: start, count: length)
+            if let equals = bytes.firstIndex(of: UInt8(ascii: "=")) {
+                result[String(decoding: bytes[..<equals], as: UTF8.self)] = String(decoding: bytes[(equals + 1)...], as: UTF8.self)
+            }
         }
         cursor += 1
     }

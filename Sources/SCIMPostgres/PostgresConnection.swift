@@ -80,6 +80,8 @@ public final class PostgresConnection {
 
     /// Counts the connections made: a new one may be to another server or as another role.
     public private(set) var generation = 0
+    /// Counts the round trips made (a pipeline is one): what a request costs in waits for the server.
+    public private(set) var roundTrips = 0
 
     public var isConnected: Bool {
         guard let handle else { return false }
@@ -126,6 +128,7 @@ public final class PostgresConnection {
         let (text, binds) = sql.render()
         let started = StatementTimings.isOn ? monotonicNanoseconds() : 0
         defer { if started != 0 { StatementTimings.record(text, since: started) } }
+        roundTrips += 1
         let result: OpaquePointer?
         if prepared && usePreparedStatements && (preparedNames[text] != nil || preparedNames.count < Self.maxPreparedStatements) {
             let name = try preparedName(for: text, count: binds.count, handle: handle)
@@ -147,13 +150,41 @@ public final class PostgresConnection {
         case bound(SQL, prepared: Bool)
     }
 
+    /// What became of one statement of a pipeline.
+    public enum PipelineOutcome {
+        case rows(PostgresRows)
+        case failed(PostgresError)
+        /// Not run: an earlier statement of the pipeline failed.
+        case skipped
+
+        var rows: PostgresRows? {
+            if case .rows(let rows) = self { return rows }
+            return nil
+        }
+    }
+
     /// Sends the statements in one go (libpq's pipeline mode: one network round trip, one sync) and
-    /// returns the last one's rows. They run in order in the session's transaction; the first that
-    /// fails is thrown, and the server skips the rest.
+    /// returns the last one's rows. They run in order in the session's transaction (without one,
+    /// in the implicit transaction that ends at the sync); the first that fails is thrown, and the
+    /// server skips the rest.
     @discardableResult
     public func executePipeline(_ statements: [PipelineStatement]) throws(PostgresError) -> PostgresRows {
         if statements.count == 1, case .bound(let sql, let prepared) = statements[0] { return try execute(sql, prepared: prepared) }
         if statements.count == 1, case .plain(let text) = statements[0] { return try executeScript(text) }
+        var last = PostgresRows(columns: [], rows: [], affected: 0)
+        for outcome in try runPipeline(statements) {
+            switch outcome {
+            case .rows(let rows): last = rows
+            case .failed(let error): throw error
+            case .skipped: break
+            }
+        }
+        return last
+    }
+
+    /// Sends the statements in one go and returns what became of each: a statement's own failure
+    /// is its outcome (the server skips the rest); only a lost connection is thrown.
+    public func runPipeline(_ statements: [PipelineStatement]) throws(PostgresError) -> [PipelineOutcome] {
         if !isConnected { try connect() }
         guard let handle else { throw PostgresError(kind: .connection, message: "not connected") }
         // Named statements are made before the pipeline (once per connection), so it holds only executions.
@@ -171,6 +202,7 @@ public final class PostgresConnection {
         }
         let started = StatementTimings.isOn ? monotonicNanoseconds() : 0
         defer { if started != 0 { StatementTimings.record(rendered.map(\.text).joined(separator: " | "), since: started) } }
+        roundTrips += 1
         guard PQenterPipelineMode(handle) == 1 else {
             throw PostgresError(kind: .server, message: "cannot enter pipeline mode: \(String(cString: PQerrorMessage(handle)).trimmedMessage)")
         }
@@ -188,20 +220,24 @@ public final class PostgresConnection {
             close()
             throw error
         }
-        var last = PostgresRows(columns: [], rows: [], affected: 0)
-        var failure: PostgresError?
+        var outcomes: [PipelineOutcome] = []
+        outcomes.reserveCapacity(rendered.count)
+        var lost: PostgresError?
         for _ in rendered {
-            guard let result = PQgetResult(handle) else {
-                failure = failure ?? PostgresError(kind: .connection, message: String(cString: PQerrorMessage(handle)).trimmedMessage)
-                break
+            guard lost == nil, let result = PQgetResult(handle) else {
+                lost = lost ?? PostgresError(kind: .connection, message: String(cString: PQerrorMessage(handle)).trimmedMessage)
+                outcomes.append(.skipped)
+                continue
             }
             if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                 PQclear(result)
+                outcomes.append(.skipped)
             } else {
                 do {
-                    last = try consume(result, handle: handle, closingOnFailure: false)
+                    outcomes.append(.rows(try consume(result, handle: handle, closingOnFailure: false)))
                 } catch {
-                    failure = failure ?? error
+                    if error.kind == .connection { lost = error }
+                    outcomes.append(.failed(error))
                 }
             }
             // Each statement's results end with a null result.
@@ -216,13 +252,13 @@ public final class PostgresConnection {
         }
         if PQexitPipelineMode(handle) != 1 || PQstatus(handle) != CONNECTION_OK {
             close()
-            throw failure ?? PostgresError(kind: .connection, message: "the connection broke in a pipeline")
+            throw lost ?? PostgresError(kind: .connection, message: "the connection broke in a pipeline")
         }
-        if let failure {
-            if failure.isConnectionFailure { close() }
-            throw failure
+        for case .failed(let failure) in outcomes where failure.isConnectionFailure {
+            close()
+            break
         }
-        return last
+        return outcomes
     }
 
     /// How many notifications (LISTEN/NOTIFY) have arrived since the last call, read without a
@@ -245,6 +281,7 @@ public final class PostgresConnection {
         guard let handle else { throw PostgresError(kind: .connection, message: "not connected") }
         let started = StatementTimings.isOn ? monotonicNanoseconds() : 0
         defer { if started != 0 { StatementTimings.record(text, since: started) } }
+        roundTrips += 1
         return try consume(PQexec(handle, text), handle: handle)
     }
 

@@ -19,6 +19,8 @@ public final class PostgresStore: ResourceStore {
 
     let connection: PostgresConnection
     let logger: Logger
+    /// Keys verified lately, so a request's first statement can travel with its key check.
+    let verifiedKeys: VerifiedKeys? = VerifiedKeys()
     /// The responder's store serves only through a role that row-level security confines
     /// (`RowLevelSecurityCheck`); scimctl and the tests work as the owner.
     let requiresConfinedRole: Bool
@@ -70,8 +72,9 @@ public final class PostgresStore: ResourceStore {
     /// rolled the transaction back), runs it again on a fresh connection after a pause
     /// (`reconnectPausesMilliseconds`). A connection lost during COMMIT leaves the outcome unknown,
     /// so that is answered 503 rather than retried.
-    public func transaction<T>(_ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T {
+    public func transaction<T>(readOnly: Bool, _ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T {
         var attempt = 0
+        var goesOnWithRememberedKeys = true
         while true {
             attempt += 1
             if let deadline, deadline.hasPassed { throw deadline.exceeded }
@@ -79,7 +82,9 @@ public final class PostgresStore: ResourceStore {
                 if failure.isConnectionFailure, pausedBeforeReconnecting(attempt: attempt, cause: failure) { continue }
                 throw translate(failure, committing: false)
             }
-            let transaction = PostgresTransaction(connection: connection, logger: logger, deadline: deadline, counters: counters)
+            let transaction = PostgresTransaction(connection: connection, logger: logger, extent: readOnly ? .eachRoundTrip : .wholeRequest,
+                                                  deadline: deadline, verifiedKeys: verifiedKeys, counters: counters)
+            transaction.goesOnWithRememberedKeys = goesOnWithRememberedKeys
             var committing = false
             do {
                 transaction.begin()
@@ -88,12 +93,22 @@ public final class PostgresStore: ResourceStore {
                 try transaction.commit()
                 return result
             } catch {
+                transaction.settleKeyCheck()
+                if let check = transaction.disagreedKeyCheck {
+                    // The key changed since this worker verified it (revoked, rescoped, its tenant's
+                    // schemas or mappings changed): start again, checking it first.
+                    verifiedKeys?.forget(check.name)
+                    goesOnWithRememberedKeys = false
+                    attempt -= 1
+                    rollBack(readOnly)
+                    continue
+                }
                 if let cause = transaction.databaseError {
                     if cause.isConnectionFailure {
                         if !committing, pausedBeforeReconnecting(attempt: attempt, cause: cause) { continue }
                         throw translate(cause, committing: committing)
                     }
-                    _ = try? connection.executeScript("rollback")
+                    rollBack(readOnly)
                     if attempt < Self.maxAttempts {
                         logger.notice("retrying transaction", metadata: ["attempt": "\(attempt)", "cause": "\(cause)"])
                         counters?.count(.transactionRetry)
@@ -101,10 +116,15 @@ public final class PostgresStore: ResourceStore {
                     }
                     throw translate(cause, committing: committing)
                 }
-                if connection.isConnected { _ = try? connection.executeScript("rollback") }
+                rollBack(readOnly)
                 throw error
             }
         }
+    }
+
+    /// Ends a failed transaction; a read's round trips ended theirs themselves.
+    private func rollBack(_ readOnly: Bool) {
+        if !readOnly, connection.isConnected { _ = try? connection.executeScript("rollback") }
     }
 
     static func reconnectPause(attempt: Int) -> Int {

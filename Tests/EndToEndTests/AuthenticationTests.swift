@@ -77,13 +77,21 @@ struct AuthenticationTests {
     @Test("tokens never reach the responder's log")
     func tokensNotLogged() async throws {
         let tenant = try TestTenant.make()
+        let (_, project) = try Stack.require()
+        let accessLog = "\(project)/.local/log/nginx-access.log"
+        let accessStart = try Stack.logSize(accessLog)
         _ = try await tenant.client.get("/Users")
         _ = try await tenant.client.with(token: tenant.token + "x").get("/Users")
-        let (_, project) = try Stack.require()
         let log = try Stack.logText("\(project)/.local/log/scim-fcgi.log")
         #expect(log.contains(tenant.slug), "the request log names the tenant")
         #expect(!log.contains(String(tenant.token.suffix(40))))
-        let access = try Stack.logText("\(project)/.local/log/nginx-access.log")
+        // nginx writes its access log at least once a second: wait for these requests' lines.
+        var access = ""
+        for _ in 0..<30 where !access.contains("/scim/v2/\(tenant.slug)/Users") {
+            try await Task.sleep(for: .milliseconds(100))
+            access = try Stack.logText(accessLog, from: accessStart)
+        }
+        #expect(access.contains("/scim/v2/\(tenant.slug)/Users"), "the access log has the requests")
         #expect(!access.contains(String(tenant.token.suffix(40))))
     }
 }

@@ -151,7 +151,9 @@ public struct ListWindow: Sendable, Equatable {
 public protocol ResourceStore {
     /// Runs `body` in one database transaction, retried a bounded number of times on serialization
     /// failures and deadlocks. Errors from the database arrive as `SCIMError` (503 when unreachable).
-    func transaction<T>(_ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T
+    /// `readOnly`: the body writes nothing that must commit with what it read, so each of its round
+    /// trips may be a transaction of its own (a read then waits for no `begin` and no `commit`).
+    func transaction<T>(readOnly: Bool, _ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T
 
     /// Appends to the tenant's provisioning log, in a statement of its own after the request's
     /// transaction, so failed requests are logged too. Best effort: a lost log row never fails
@@ -168,6 +170,10 @@ public protocol ResourceStore {
 }
 
 extension ResourceStore {
+    public func transaction<T>(_ body: (any StoreTransaction) throws(SCIMError) -> T) throws(SCIMError) -> T {
+        try transaction(readOnly: false, body)
+    }
+
     /// Whether the database answers: one empty transaction.
     public func checkReadiness() throws(SCIMError) {
         try transaction { (transaction) throws(SCIMError) in try transaction.ping() }

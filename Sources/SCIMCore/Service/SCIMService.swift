@@ -73,7 +73,8 @@ public final class SCIMService {
         var countedRead: (tenantId: String, keyPrefix: String?)?
         var response: HTTPResponse
         do {
-            response = try store.transaction { (transaction) throws(SCIMError) -> HTTPResponse in
+            let reading = Self.readMethods.contains(request.method.uppercased())
+            response = try store.transaction(readOnly: reading) { (transaction) throws(SCIMError) -> HTTPResponse in
                 let key = try authenticate(request, route: route, in: transaction)
                 keyPrefix = key.keyPrefix
                 staleKeyId = key.lastUseIsStale ? key.keyId : nil
@@ -91,7 +92,7 @@ public final class SCIMService {
                 // A successful read is counted; a successful write's log row travels with its
                 // commit (one flush for both); so does a read's when reads are logged as rows
                 // (scim.record_request commits those without a flush).
-                if answer.status < 400, readTally != nil, Self.readMethods.contains(request.method.uppercased()) {
+                if answer.status < 400, readTally != nil, reading {
                     countedRead = (key.tenantId, key.keyPrefix)
                     return answer
                 }

@@ -4,25 +4,46 @@ import SCIMCore
 /// What a request learns of its tenant before it touches a resource: the key, the extension
 /// schemas, the column mappings.
 extension PostgresTransaction {
+    /// A key this worker verified lately goes on at once, its check sent with the first statement
+    /// that follows (`pendingKeyCheck`); any other key is checked before anything else is sent.
     func authenticate(tenantSlug: String, bearerToken: String) throws(SCIMError) -> AuthenticatedKey? {
         guard let prefix = APIKeyToken.prefix(of: bearerToken) else { return nil }
-        let rows = try query("""
-            select k.id, k.secret_hash, k.scopes, t.id as tenant_id, t.scim_enabled,
-                   t.schema_version, t.mapping_version,
-                   -- Scopes the transaction to the tenant in the same round trip; a key that then
-                   -- fails verification ends the request with nothing read or written.
-                   set_config('scim.tenant_id', t.id::text, true) as scoped_tenant,
-                   (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale
-            from scim.api_keys k join scim.tenants t on t.id = k.tenant_id
-            where k.prefix = \(prefix) and t.slug = \(tenantSlug)
-              and k.revoked_at is null and (k.expires_at is null or k.expires_at > now())
-            """)
-        guard rows.rows.count == 1, let storedHex = rows[0, "secret_hash"],
-              let stored = APIKeyToken.bytes(fromByteaHex: storedHex),
-              SecretToken.constantTimeEquals(stored, SecretToken.hash(bearerToken)),
-              let keyId = rows[0, "id"], let tenantId = rows[0, "tenant_id"]
-        else { return nil }
-        scopedTenant = rows[0, "scoped_tenant"]
+        let tokenHash = APIKeyToken.byteaHex(SecretToken.hash(bearerToken))
+        let statement = Self.keyStatement(tenantSlug: tenantSlug, prefix: prefix, tokenHash: tokenHash)
+        let name = VerifiedKeys.name(tenantSlug: tenantSlug, tokenHash: tokenHash)
+        if goesOnWithRememberedKeys, let key = verifiedKeys?.speculation(name) {
+            pendingKeyCheck = PendingKeyCheck(statement: statement, expected: key, name: name)
+            scopedTenant = key.tenantId
+            return key
+        }
+        let rows = try query(statement)
+        guard let key = Self.key(rows, tenantSlug: tenantSlug, prefix: prefix) else {
+            verifiedKeys?.forget(name)
+            return nil
+        }
+        scopedTenant = key.tenantId
+        verifiedKeys?.remember(name, key)
+        return key
+    }
+
+    /// Finds a live key by tenant slug, prefix and the hash of the whole token, and scopes the
+    /// transaction to its tenant in the same statement: only a row that passed every condition sets
+    /// the scope, so without a valid key nothing of the tenant can be read (row-level security).
+    /// The hash is compared in SQL; an early mismatch in the bytes of a SHA-256 tells nothing of the token.
+    static func keyStatement(tenantSlug: String, prefix: String, tokenHash: String) -> SQL {
+        """
+        select k.id, k.scopes, t.id as tenant_id, t.scim_enabled, t.schema_version, t.mapping_version,
+               set_config('scim.tenant_id', t.id::text, true) as scoped_tenant,
+               (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale
+        from scim.api_keys k join scim.tenants t on t.id = k.tenant_id
+        where k.prefix = \(prefix) and t.slug = \(tenantSlug) and k.secret_hash = \(tokenHash)::bytea
+          and k.revoked_at is null and (k.expires_at is null or k.expires_at > now())
+        """
+    }
+
+    static func key(_ rows: PostgresRows?, tenantSlug: String, prefix: String) -> AuthenticatedKey? {
+        guard let rows, rows.rows.count == 1, let keyId = rows[0, "id"], let tenantId = rows[0, "tenant_id"],
+              rows[0, "scoped_tenant"] == tenantId else { return nil }
         var key = AuthenticatedKey(tenantId: tenantId, tenantSlug: tenantSlug, keyId: keyId, keyPrefix: prefix,
                                    scopes: rows.textArray(0, "scopes") ?? [],
                                    scimEnabled: rows.bool(0, "scim_enabled") == true, schemaVersion: rows.int(0, "schema_version") ?? 0)
@@ -72,5 +93,21 @@ extension PostgresTransaction {
             guard let name = rows[row, "name"] else { return nil }
             return CustomField(name: name, label: rows[row, "label"] ?? name, maxLength: rows.int(row, "max_length") ?? 200)
         }
+    }
+}
+
+/// The check of a remembered key, waiting to travel with the transaction's next round trip.
+struct PendingKeyCheck {
+    var statement: SQL
+    var expected: AuthenticatedKey
+    /// Its name in `VerifiedKeys`.
+    var name: String
+
+    /// The check found the same key of the same tenant, with the same scopes, switch and versions.
+    func agrees(with rows: PostgresRows?) -> Bool {
+        guard let found = PostgresTransaction.key(rows, tenantSlug: expected.tenantSlug, prefix: expected.keyPrefix) else { return false }
+        return found.keyId == expected.keyId && found.tenantId == expected.tenantId && found.scopes == expected.scopes
+            && found.scimEnabled == expected.scimEnabled && found.schemaVersion == expected.schemaVersion
+            && found.mappingVersion == expected.mappingVersion
     }
 }

@@ -6,7 +6,18 @@ import SCIMCore
 /// reads the tenant from the transaction-local setting `scim.tenant_id`, which row-level security
 /// policies read as well.
 final class PostgresTransaction: StoreTransaction {
+    /// Where the transaction begins and ends.
+    enum Extent {
+        /// Between `begin` and `commit`: writes, and what must see one snapshot.
+        case wholeRequest
+        /// Each round trip is a transaction of its own, ended by the pipeline's sync (PostgreSQL's
+        /// implicit transaction): a read sends no `begin` and waits for no `commit`. Each round trip
+        /// after the first scopes itself to the tenant again.
+        case eachRoundTrip
+    }
+
     let connection: PostgresConnection
+    let extent: Extent
     /// The failure the store's retry loop must see: a lost connection or a serialization failure.
     private(set) var databaseError: PostgresError?
     /// The tenant's schemas, set by `scope(toTenant:schemas:)`.
@@ -19,76 +30,140 @@ final class PostgresTransaction: StoreTransaction {
     let deadline: RequestDeadline?
     /// The statement timeout in force in this transaction: the connection's, or less near the deadline.
     private var statementTimeoutMilliseconds: Int?
-    /// `begin` (and what goes with it) not sent yet: it travels with the transaction's first
-    /// statement, in one round trip (libpq's pipeline mode).
-    private var pendingBegin: [String] = []
+    /// What goes in front of the next round trip's own statements (`begin`, settings): nothing is
+    /// sent alone that can travel with a statement (libpq's pipeline mode).
+    private var prelude: [PostgresConnection.PipelineStatement] = []
     /// Statements that need no answer before the commit (the log row), sent with it.
     private var pendingBeforeCommit: [PostgresConnection.PipelineStatement] = []
+    private var roundTrips = 0
+
+    /// Keys verified lately (nil: none are remembered).
+    let verifiedKeys: VerifiedKeys?
+    /// Whether a remembered key may go on before its check answers (not when the request runs
+    /// again because such a check disagreed).
+    var goesOnWithRememberedKeys = true
+    /// A remembered key this transaction goes on with before its check has answered: the check
+    /// travels with the next round trip, whose answers count only if it agrees.
+    var pendingKeyCheck: PendingKeyCheck?
+    /// The check of a remembered key that did not agree: the store runs the request again without it.
+    private(set) var disagreedKeyCheck: PendingKeyCheck?
 
     /// Where database errors are counted for `/metrics` (the responder's board; nil elsewhere).
     let counters: (any OperationalCounters)?
 
-    init(connection: PostgresConnection, logger: Logger, deadline: RequestDeadline? = nil, counters: (any OperationalCounters)? = nil) {
+    init(connection: PostgresConnection, logger: Logger, extent: Extent = .wholeRequest, deadline: RequestDeadline? = nil,
+         verifiedKeys: VerifiedKeys? = nil, counters: (any OperationalCounters)? = nil) {
         self.connection = connection
         self.logger = logger
+        self.extent = extent
         self.deadline = deadline
+        self.verifiedKeys = verifiedKeys
         self.counters = counters
         statementTimeoutMilliseconds = connection.statementTimeoutMilliseconds
     }
 
     /// Stops at the deadline, and keeps the next statement from running past it: once the
     /// statement timeout in force would let it end more than a second late, the timeout is
-    /// lowered to what remains (one extra round trip, at most about once a second).
+    /// lowered to what remains (at most about once a second).
     private func keepToDeadline() throws(SCIMError) {
         guard let deadline else { return }
         let remaining = deadline.remainingMilliseconds
         if remaining <= 0 { throw deadline.exceeded }
         if let current = statementTimeoutMilliseconds, current <= remaining + 1_000 { return }
-        try run("set local statement_timeout = \(remaining)")
+        prelude.append(.plain("set local statement_timeout = \(remaining)"))
         statementTimeoutMilliseconds = remaining
     }
 
     /// Opens the transaction: sent with the first statement, not on its own.
     func begin() {
-        pendingBegin = connection.beginStatements
+        if extent == .wholeRequest { prelude = connection.beginStatements.map { .plain($0) } }
+    }
+
+    /// What opens each round trip of a read, a transaction of its own: the settings `begin` goes
+    /// with, and, after the first, the tenant's scope again.
+    private var roundTripOpening: [PostgresConnection.PipelineStatement] {
+        var opening = connection.beginStatements.dropFirst().map { PostgresConnection.PipelineStatement.plain($0) }
+        if roundTrips > 0, let scopedTenant {
+            opening.append(.bound("select set_config('scim.tenant_id', \(scopedTenant), true)", prepared: true))
+        }
+        return opening
     }
 
     /// Runs one statement without binds (a savepoint, a setting).
     func run(_ script: String) throws(SCIMError) {
-        try send(.plain(script))
+        try send([.plain(script)])
     }
 
     @discardableResult
     func query(_ sql: SQL, prepared: Bool = true) throws(SCIMError) -> PostgresRows {
         try keepToDeadline()
-        return try send(.bound(sql, prepared: prepared))
+        return try send([.bound(sql, prepared: prepared)])
     }
 
-    /// Commits, with what waited for it; a transaction that ran nothing sends nothing.
+    /// Commits, with what waited for it; a transaction that ran nothing sends nothing. A key check
+    /// still waiting is sent first: no answer leaves the transaction before its key agreed.
     func commit() throws(SCIMError) {
-        if !pendingBegin.isEmpty && pendingBeforeCommit.isEmpty {
-            pendingBegin = []
-            return
-        }
+        // Nothing commits with a key check that might not agree, or after one that did not.
+        if pendingKeyCheck != nil || disagreedKeyCheck != nil { try send([]) }
         let tail = pendingBeforeCommit
         pendingBeforeCommit = []
-        try send(tail + [.plain("commit")])
+        switch extent {
+        case .wholeRequest:
+            if roundTrips == 0 && tail.isEmpty {
+                prelude = []
+                return
+            }
+            try send(tail + [.plain("commit")])
+        case .eachRoundTrip:
+            if !tail.isEmpty { try send(tail) }
+        }
     }
 
-    @discardableResult
-    private func send(_ statements: PostgresConnection.PipelineStatement...) throws(SCIMError) -> PostgresRows {
-        try send(statements)
+    /// Sends a key check still waiting, when the request ended before sending anything (refused
+    /// by what the remembered key said of its scopes or switch): that answer stands only if the
+    /// check agrees. A failure to send is kept as the transaction's `databaseError`.
+    func settleKeyCheck() {
+        guard pendingKeyCheck != nil else { return }
+        _ = try? send([])
     }
+
+    static let keyRefused = SCIMError.unauthorized("The bearer token is not valid for this endpoint.")
 
     @discardableResult
     private func send(_ statements: [PostgresConnection.PipelineStatement]) throws(SCIMError) -> PostgresRows {
-        let opening = pendingBegin.map { PostgresConnection.PipelineStatement.plain($0) }
-        pendingBegin = []
+        // Once a key check disagreed, nothing more is sent, whatever caught the error (a Bulk
+        // operation's savepoint does): the store starts the request again.
+        if disagreedKeyCheck != nil { throw Self.keyRefused }
+        var pipeline = extent == .eachRoundTrip ? roundTripOpening + prelude : prelude
+        prelude = []
+        let keyCheck = pendingKeyCheck
+        pendingKeyCheck = nil
+        if let keyCheck { pipeline.append(.bound(keyCheck.statement, prepared: true)) }
+        let checkIndex = pipeline.count - 1
+        pipeline += statements
+        roundTrips += 1
+        // A read's settings end with its round trip.
+        if extent == .eachRoundTrip { statementTimeoutMilliseconds = connection.statementTimeoutMilliseconds }
+        let outcomes: [PostgresConnection.PipelineOutcome]
         do {
-            return try connection.executePipeline(opening + statements)
+            outcomes = try connection.runPipeline(pipeline)
         } catch {
             throw record(error)
         }
+        if let keyCheck, !keyCheck.agrees(with: outcomes[checkIndex].rows) {
+            // Nothing the pipeline answered is used: without the key, the tenant was never in scope.
+            disagreedKeyCheck = keyCheck
+            throw Self.keyRefused
+        }
+        var last = PostgresRows(columns: [], rows: [], affected: 0)
+        for outcome in outcomes {
+            switch outcome {
+            case .rows(let rows): last = rows
+            case .failed(let error): throw record(error)
+            case .skipped: break
+            }
+        }
+        return last
     }
 
     /// Keeps what the store's retry loop must see (a lost connection, a serialization failure, an
