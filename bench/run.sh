@@ -9,7 +9,10 @@
 #   - a one-member PATCH on a 100,000-member group against the same PATCH on a 10-member group;
 #   - paging the 100,000-user tenant with startIndex and count=100 as Okta imports (every page in
 #     turn): the last pages against the first, the first against a one-user filter GET, and a jump
-#     straight to the last page; totalResults on the first and last page.
+#     straight to the last page; totalResults on the first and last page;
+#   - 20-member PATCHes (Entra's batches) against a create, and in a 1,000-user against the
+#     100,000-user tenant;
+#   - the workers' memory after about 100,000 and about 1,000,000 GET requests of a long run.
 # Needs the stack: ./deploy/quickstart.sh first. Usage: bench/run.sh [seconds per run, default 10]
 # Appends a dated table to bench/results.md. Loopback only; every run is bounded in time.
 source "$(dirname "$0")/../deploy/dev-stack/stack.sh"
@@ -140,6 +143,51 @@ say "pgbench, the same INSERT: $seconds s"
 say "one-member PATCH, 10-member group then 100,000-member group: $seconds s each, one client"
 BENCH_GROUP=$SMALL wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/member.lua" "$URL" >"$WORK/small" 2>&1
 BENCH_GROUP=$BIG wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/member.lua" "$URL" >"$WORK/big" 2>&1
+say "20-member PATCHes (add 20, remove them again) in the 100,000-user tenant and in a 1,000-user one, and creates: $seconds s each, one client"
+# The same shape of tenant at two sizes, each with an empty group the PATCHes fill and empty again.
+psql "$ADMIN_DB" -q -v ON_ERROR_STOP=1 <<'SQL'
+do $$
+declare t uuid;
+begin
+    if not exists (select 1 from scim.tenants where slug = 'bench-1k') then
+        insert into scim.tenants (slug, name, scim_enabled) values ('bench-1k', 'Benchmark (1,000 users)', true);
+    end if;
+    t := (select id from scim.tenants where slug = 'bench-1k');
+    if (select count(*) from scim.users where tenant_id = t) <> 1000 then
+        delete from scim.users where tenant_id = t;
+        insert into scim.users (tenant_id, user_name, external_id, display_name, attributes)
+        select t, 'user' || i || '@example.com', 'ext-' || i, 'User ' || i,
+               jsonb_build_object('userName', 'user' || i || '@example.com', 'displayName', 'User ' || i,
+                   'name', jsonb_build_object('givenName', 'Given', 'familyName', 'Family' || i),
+                   'emails', jsonb_build_array(jsonb_build_object('value', 'user' || i || '@example.com', 'type', 'work', 'primary', true)))
+        from generate_series(1, 1000) i;
+    end if;
+    -- As after Entra's cycle: every user has its application user, and the group grants a role,
+    -- so each membership change refreshes its members' role assignments.
+    for t in select id from scim.tenants where slug in ('bench', 'bench-1k') loop
+        insert into app.users (tenant_id, scim_user_id, username, active)
+        select u.tenant_id, u.id, u.user_name, true from scim.users u
+        where u.tenant_id = t and not exists (select 1 from app.users a where a.tenant_id = t and a.scim_user_id = u.id);
+        delete from scim.groups where tenant_id = t and display_name = 'Team20';
+        insert into scim.groups (tenant_id, display_name, attributes) values (t, 'Team20', '{"displayName":"Team20"}');
+        if not exists (select 1 from app.roles where tenant_id = t and name = 'Team20 role') then
+            insert into app.roles (tenant_id, name) values (t, 'Team20 role');
+            insert into scim.group_role_mappings (tenant_id, match_by, match_value, role_id)
+            select t, 'displayName', 'Team20', id from app.roles where tenant_id = t and name = 'Team20 role';
+        end if;
+    end loop;
+end $$;
+analyze scim.users; analyze app.users;
+SQL
+for prefix in $("$SCIMCTL" key list bench-1k | awk 'NR>1 && $3 == "active" {print $1}'); do "$SCIMCTL" key revoke bench-1k "$prefix" >/dev/null; done
+SMALL_TENANT_TOKEN=$("$SCIMCTL" key create bench-1k --name bench --scope scim | sed -n 's/^SCIM_TOKEN=//p')
+psql "$ADMIN_DB" -Atc "select u.id from scim.users u join scim.tenants t on t.id = u.tenant_id where t.slug = 'bench-1k'" >"$WORK/ids-1k"
+team20() { psql "$ADMIN_DB" -Atc "select g.id from scim.groups g join scim.tenants t on t.id = g.tenant_id where t.slug = '$1' and g.display_name = 'Team20'"; }
+BENCH_TENANT=bench BENCH_GROUP=$(team20 bench) wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/members20.lua" "$URL" >"$WORK/members20-big" 2>&1
+BENCH_TOKEN=$SMALL_TENANT_TOKEN BENCH_IDS="$WORK/ids-1k" BENCH_TENANT=bench-1k BENCH_GROUP=$(team20 bench-1k) \
+    wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/members20.lua" "$URL" >"$WORK/members20-small" 2>&1
+# Names of their own: the 32-client creates above used this run's.
+BENCH_RUN=$((BENCH_RUN + 1)) wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/create.lua" "$URL" >"$WORK/create-1" 2>&1
 psql "$ADMIN_DB" -qc "delete from scim.users where tenant_id = '$TENANT' and user_name like 'new-%'"
 say "paging the 100,000-user tenant (count=100): a walk of every page as Okta imports, a jump to the last page, a one-user filter"
 # Okta imports a tenant page by page with startIndex: the last page of that walk must cost about
@@ -165,6 +213,21 @@ WALK_SECONDS=$(awk '{s += $2} END {printf "%.1f", s}' "$WORK/walk")
 JUMP_MS=$(median_ms "/Users?startIndex=99902&count=99")
 ONE_USER_MS=$(median_ms "/Users?filter=userName%20eq%20%22user54321@example.com%22")
 PAGE_TOTALS="$(total_of "/Users?startIndex=1&count=100") / $(total_of "/Users?startIndex=99901&count=100")"
+
+say "worker memory: GET filters (16 clients) until about 100,000 requests, then on to about 1,000,000"
+# The sum of the workers' resident memory at both points (they served this run's earlier requests too).
+worker_rss_kb() {
+    for pid in $(pgrep -P "$(cat "$RUN_DIR/scim-fcgi.pid")"); do awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; done | awk '{s += $1} END {print s + 0}'
+}
+served=0 rounds=0 RSS_FIRST_KB="" SERVED_FIRST=0 LONG_ERRORS=0
+while [ "$served" -lt 1000000 ] && [ "$rounds" -lt 60 ]; do
+    rounds=$((rounds + 1))
+    shared_wrk get_filter 16 "$WORK/long"
+    served=$((served + $(awk '/requests in/ {print $1; exit}' "$WORK/long")))
+    LONG_ERRORS=$((LONG_ERRORS + $(awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$WORK/long")))
+    if [ -z "$RSS_FIRST_KB" ] && [ "$served" -ge 100000 ]; then RSS_FIRST_KB=$(worker_rss_kb) SERVED_FIRST=$served; fi
+done
+RSS_LAST_KB=$(worker_rss_kb)
 
 pg_tps() { awk '/^tps/ {print $3; exit}' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
@@ -198,7 +261,11 @@ errors() { awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 
     echo "| paging 100,000 users, count=100, the second walk of 1,000 pages ($WALK_SECONDS s): last 20 pages, median ms | $LAST_PAGE_MS | first 20 pages: $FIRST_PAGE_MS | $(ratio "$LAST_PAGE_MS" "$FIRST_PAGE_MS") (target <= 2) |"
     echo "| first pages of the walk, median ms | $FIRST_PAGE_MS | one-user filter GET: $ONE_USER_MS | $(ratio "$FIRST_PAGE_MS" "$ONE_USER_MS") (target <= 5); totalResults $PAGE_TOTALS |"
     echo "| a jump to the last page (startIndex=99902, count=99: no mark), median ms | $JUMP_MS | first pages: $FIRST_PAGE_MS | $(ratio "$JUMP_MS" "$FIRST_PAGE_MS") |"
+    echo "| 20-member PATCH (add 20, then remove them), 100,000-user tenant, p50 ms | $(p50 "$WORK/members20-big") | a create, same tenant, one client: $(p50 "$WORK/create-1") | $(ratio "$(p50 "$WORK/members20-big" | tr -d ms)" "$(p50 "$WORK/create-1" | tr -d ms)") (target <= 2) |"
+    echo "| 20-member PATCH, 100,000-user tenant, p50 ms | $(p50 "$WORK/members20-big") | 1,000-user tenant: $(p50 "$WORK/members20-small") | $(ratio "$(p50 "$WORK/members20-big" | tr -d ms)" "$(p50 "$WORK/members20-small" | tr -d ms)") (target <= 1.5) |"
     echo "| one-member PATCH, 100,000-member group, mean latency | $(latency "$WORK/big") | 10-member group: $(latency "$WORK/small") | $(ratio "$(rps "$WORK/small")" "$(rps "$WORK/big")") (req/s small/big) |"
     echo
-    echo "Non-2xx answers: match $(non2xx "$WORK/match"), create $(non2xx "$WORK/create"), PATCH $(non2xx "$WORK/small") / $(non2xx "$WORK/big")."
+    echo "| workers' resident memory (sum), KB, after $served requests of the long run | $RSS_LAST_KB | after $SERVED_FIRST: $RSS_FIRST_KB | $(ratio "$RSS_LAST_KB" "$RSS_FIRST_KB") (target <= 1.1); errors $LONG_ERRORS |"
+    echo
+    echo "Non-2xx answers: match $(non2xx "$WORK/match"), create $(non2xx "$WORK/create"), PATCH $(non2xx "$WORK/small") / $(non2xx "$WORK/big"), 20-member PATCH $(non2xx "$WORK/members20-big") / $(non2xx "$WORK/members20-small"), one-client create $(non2xx "$WORK/create-1")."
 } | tee -a "$PROJECT_DIR/bench/results.md"

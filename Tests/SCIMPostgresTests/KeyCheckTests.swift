@@ -60,6 +60,23 @@ struct KeyCheckTests {
         #expect(discovery.roundTrips == 1, "an answer that reads nothing still waits for its key check")
     }
 
+    @Test("a group read with its members is one transaction (two statements, one moment); Entra's lookup without members is one round trip")
+    func groupReads() throws {
+        let user = create("member.of.team@example.com")
+        let userId = try #require(JSONParser.parse(user.response.body).objectValue?["id"]?.stringValue)
+        let group = send("POST", "/Groups", body: """
+            {"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Team","members":[{"value":"\(userId)"}]}
+            """)
+        #expect(group.response.status == 201)
+        let groupId = try #require(JSONParser.parse(group.response.body).objectValue?["id"]?.stringValue)
+        let withMembers = send("GET", "/Groups/\(groupId)")
+        #expect(String(decoding: withMembers.response.body, as: UTF8.self).contains(userId))
+        #expect(withMembers.roundTrips == 3, "begin with the key check and the group, its members, commit")
+        let lookup = send("GET", "/Groups", query: [("filter", "displayName eq \"Team\""), ("excludedAttributes", "members")])
+        #expect(lookup.response.status == 200)
+        #expect(lookup.roundTrips == 1)
+    }
+
     @Test("a key revoked after it was remembered is refused on the next request, which reads and writes nothing")
     func revokedKey() throws {
         #expect(create("before.revoke@example.com").response.status == 201)

@@ -12,3 +12,7 @@ request = function()
     return wrk.format("POST", "/scim/v2/bench/Users",
         {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/scim+json"}, body)
 end
+done = function(summary, latency, requests)
+    io.write(string.format("create: requests=%d non2xx3xx=%d p50=%.2fms\n", summary.requests, summary.errors.status,
+        latency:percentile(50) / 1000))
+end

@@ -74,7 +74,7 @@ public final class SCIMService {
         var response: HTTPResponse
         do {
             let reading = Self.readMethods.contains(request.method.uppercased())
-            response = try store.transaction(readOnly: reading) { (transaction) throws(SCIMError) -> HTTPResponse in
+            response = try store.transaction(readOnly: reading && Self.readsInOneStatement(route, request)) { (transaction) throws(SCIMError) -> HTTPResponse in
                 let key = try authenticate(request, route: route, in: transaction)
                 keyPrefix = key.keyPrefix
                 staleKeyId = key.lastUseIsStale ? key.keyId : nil
@@ -126,6 +126,20 @@ public final class SCIMService {
     }
 
     static let readMethods: Set<String> = ["GET", "HEAD"]
+
+    /// A read the store may run without a transaction of its own (each round trip one): one whose
+    /// answer comes from one statement. A group read with its members takes two, which must see the
+    /// same moment (members and `meta.version` together), so it is one transaction; Entra's group
+    /// lookups exclude members.
+    static func readsInOneStatement(_ route: Route, _ request: HTTPRequest) -> Bool {
+        switch route.resource {
+        case .groups, .groupsSearch:
+            let excluded = request.queryValue("excludedAttributes")?.lowercased().split(separator: ",") ?? []
+            return excluded.contains { $0.trimmingSpaces == "members" }
+        default:
+            return true
+        }
+    }
 
     /// Writes the counted reads now (also when the worker is idle, and before it stops). Sums that
     /// cannot be written stay for the next try.
