@@ -75,7 +75,13 @@ public final class PostgresConnection {
     /// What opens a transaction: with a transaction pooler, the statement timeout rides in it.
     public var beginStatements: [String] {
         guard pooling == .transaction, let timeout = statementTimeoutMilliseconds else { return ["begin"] }
-        return ["begin", "set local statement_timeout = \(timeout)"]
+        return ["begin", Self.localStatementTimeout(timeout)]
+    }
+
+    /// The statement timeout for the rest of the transaction. `set_config` rather than `SET LOCAL`,
+    /// which warns in a read's round trip (a transaction PostgreSQL opened by itself, not a block).
+    static func localStatementTimeout(_ milliseconds: Int) -> String {
+        "select set_config('statement_timeout', '\(milliseconds)', true)"
     }
 
     /// Counts the connections made: a new one may be to another server or as another role.

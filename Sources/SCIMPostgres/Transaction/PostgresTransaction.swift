@@ -70,7 +70,7 @@ final class PostgresTransaction: StoreTransaction {
         let remaining = deadline.remainingMilliseconds
         if remaining <= 0 { throw deadline.exceeded }
         if let current = statementTimeoutMilliseconds, current <= remaining + 1_000 { return }
-        prelude.append(.plain("set local statement_timeout = \(remaining)"))
+        prelude.append(.plain(PostgresConnection.localStatementTimeout(remaining)))
         statementTimeoutMilliseconds = remaining
     }
 
@@ -201,7 +201,7 @@ final class PostgresTransaction: StoreTransaction {
     /// last operations the deadline stopped still commits the first ones), with a second for it.
     func recordSuccess(_ entry: ProvisioningLogEntry) throws(SCIMError) {
         if let current = statementTimeoutMilliseconds, current < 1_000 {
-            pendingBeforeCommit.append(.plain("set local statement_timeout = 1000"))
+            pendingBeforeCommit.append(.plain(PostgresConnection.localStatementTimeout(1_000)))
             statementTimeoutMilliseconds = 1_000
         }
         // scim.record_write turns its own failure into a warning, so it needs no answer before the commit.
