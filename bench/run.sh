@@ -55,24 +55,30 @@ for clients in 1 4 16 64; do
     shared_wrk post_users "$clients" "$WORK/post-$clients"
 done
 
+# The users of a benchmark tenant (t in the DO blocks below), the same shape at every size.
+bench_users() { # count
+    cat <<SQL
+insert into scim.users (tenant_id, user_name, external_id, display_name, attributes)
+        select t, 'user' || i || '@example.com', 'ext-' || i, 'User ' || i,
+               jsonb_build_object('userName', 'user' || i || '@example.com', 'displayName', 'User ' || i,
+                   'name', jsonb_build_object('givenName', 'Given', 'familyName', 'Family' || i),
+                   'emails', jsonb_build_array(jsonb_build_object('value', 'user' || i || '@example.com', 'type', 'work', 'primary', true)))
+        from generate_series(1, $1) i;
+SQL
+}
 say "preparing the bench tenant (100,000 users, a 100,000-member and a 10-member group)"
 "$SCIMCTL" tenant show bench >/dev/null 2>&1 || "$SCIMCTL" tenant create bench --name "Benchmark" --enable-scim >/dev/null
 for prefix in $("$SCIMCTL" key list bench | awk 'NR>1 && $3 == "active" {print $1}'); do "$SCIMCTL" key revoke bench "$prefix" >/dev/null; done
 export BENCH_TOKEN=$("$SCIMCTL" key create bench --name bench --scope scim | sed -n 's/^SCIM_TOKEN=//p')
-psql "$ADMIN_DB" -q -v ON_ERROR_STOP=1 <<'SQL'
-do $$
+psql "$ADMIN_DB" -q -v ON_ERROR_STOP=1 <<SQL
+do \$\$
 declare t uuid := (select id from scim.tenants where slug = 'bench');
 begin
     delete from scim.users where tenant_id = t and user_name like 'new-%';
     if (select count(*) from scim.users where tenant_id = t) <> 100000 then
         delete from scim.users where tenant_id = t;
         delete from scim.groups where tenant_id = t;
-        insert into scim.users (tenant_id, user_name, external_id, display_name, attributes)
-        select t, 'user' || i || '@example.com', 'ext-' || i, 'User ' || i,
-               jsonb_build_object('userName', 'user' || i || '@example.com', 'displayName', 'User ' || i,
-                   'name', jsonb_build_object('givenName', 'Given', 'familyName', 'Family' || i),
-                   'emails', jsonb_build_array(jsonb_build_object('value', 'user' || i || '@example.com', 'type', 'work', 'primary', true)))
-        from generate_series(1, 100000) i;
+        $(bench_users 100000)
     end if;
     if not exists (select 1 from scim.groups where tenant_id = t and display_name = 'Big') then
         insert into scim.groups (tenant_id, display_name, attributes) values (t, 'Big', '{"displayName":"Big"}'), (t, 'Small', '{"displayName":"Small"}');
@@ -81,7 +87,7 @@ begin
         insert into scim.group_members (tenant_id, group_id, member_id)
         select t, (select id from scim.groups where tenant_id = t and display_name = 'Small'), id from scim.users where tenant_id = t limit 10;
     end if;
-end $$;
+end \$\$;
 analyze scim.users; analyze scim.group_members;
 SQL
 TENANT=$(psql "$ADMIN_DB" -Atc "select id from scim.tenants where slug = 'bench'")
@@ -145,8 +151,8 @@ BENCH_GROUP=$SMALL wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/member
 BENCH_GROUP=$BIG wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/member.lua" "$URL" >"$WORK/big" 2>&1
 say "20-member PATCHes (add 20, remove them again) in the 100,000-user tenant and in a 1,000-user one, and creates: $seconds s each, one client"
 # The same shape of tenant at two sizes, each with an empty group the PATCHes fill and empty again.
-psql "$ADMIN_DB" -q -v ON_ERROR_STOP=1 <<'SQL'
-do $$
+psql "$ADMIN_DB" -q -v ON_ERROR_STOP=1 <<SQL
+do \$\$
 declare t uuid;
 begin
     if not exists (select 1 from scim.tenants where slug = 'bench-1k') then
@@ -155,12 +161,7 @@ begin
     t := (select id from scim.tenants where slug = 'bench-1k');
     if (select count(*) from scim.users where tenant_id = t) <> 1000 then
         delete from scim.users where tenant_id = t;
-        insert into scim.users (tenant_id, user_name, external_id, display_name, attributes)
-        select t, 'user' || i || '@example.com', 'ext-' || i, 'User ' || i,
-               jsonb_build_object('userName', 'user' || i || '@example.com', 'displayName', 'User ' || i,
-                   'name', jsonb_build_object('givenName', 'Given', 'familyName', 'Family' || i),
-                   'emails', jsonb_build_array(jsonb_build_object('value', 'user' || i || '@example.com', 'type', 'work', 'primary', true)))
-        from generate_series(1, 1000) i;
+        $(bench_users 1000)
     end if;
     -- As after Entra's cycle: every user has its application user, and the group grants a role,
     -- so each membership change refreshes its members' role assignments.
@@ -176,7 +177,7 @@ begin
             select t, 'displayName', 'Team20', id from app.roles where tenant_id = t and name = 'Team20 role';
         end if;
     end loop;
-end $$;
+end \$\$;
 analyze scim.users; analyze app.users;
 SQL
 for prefix in $("$SCIMCTL" key list bench-1k | awk 'NR>1 && $3 == "active" {print $1}'); do "$SCIMCTL" key revoke bench-1k "$prefix" >/dev/null; done
