@@ -27,11 +27,6 @@ public struct APIKeyToken: Sendable {
 
     /// `\x…` hex text, the form bytea takes as a text bind.
     static func byteaHex(_ bytes: [UInt8]) -> String { "\\x" + Hex.encode(bytes) }
-
-    static func bytes(fromByteaHex text: String) -> [UInt8]? {
-        guard text.hasPrefix("\\x") else { return nil }
-        return Hex.decode(text.dropFirst(2))
-    }
 }
 
 /// The statements that store and find keys (the admin layer's key operations).
