@@ -101,6 +101,7 @@ latency() { awk '/Latency/ {print $2; exit}' "$1"; }
 # The shared scripts print a summary line of their own with the median.
 p50() { grep -o 'p50=[0-9.]*ms' "$1" | head -1 | cut -d= -f2; }
 non2xx() { awk '/Non-2xx/ {n = $NF} END {print n + 0}' "$1"; }
+errors() { awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$1"; }
 
 say "nginx alone: $seconds s"
 wrk -t2 -c32 -d"${seconds}s" "$URL/bench/static" >"$WORK/static" 2>&1
@@ -225,14 +226,13 @@ while [ "$served" -lt 1000000 ] && [ "$rounds" -lt 60 ]; do
     rounds=$((rounds + 1))
     shared_wrk get_filter 16 "$WORK/long"
     served=$((served + $(awk '/requests in/ {print $1; exit}' "$WORK/long")))
-    LONG_ERRORS=$((LONG_ERRORS + $(awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$WORK/long")))
+    LONG_ERRORS=$((LONG_ERRORS + $(errors "$WORK/long")))
     if [ -z "$RSS_FIRST_KB" ] && [ "$served" -ge 100000 ]; then RSS_FIRST_KB=$(worker_rss_kb) SERVED_FIRST=$served; fi
 done
 RSS_LAST_KB=$(worker_rss_kb)
 
 pg_tps() { awk '/^tps/ {print $3; exit}' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
-errors() { awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$1"; }
 "$PROJECT_DIR/bench/chart.sh" "$SELECT_TPS" "$INSERT_TPS" \
     "$(for c in 1 4 16 64; do printf '%s:%s ' "$c" "$(rps "$WORK/get-$c")"; done)" \
     "$(for c in 1 4 16 64; do printf '%s:%s ' "$c" "$(rps "$WORK/post-$c")"; done)" >"$PROJECT_DIR/bench/throughput.svg"

@@ -167,6 +167,19 @@ public final class PostgresConnection {
             if case .rows(let rows) = self { return rows }
             return nil
         }
+
+        /// The last statement's rows, or the first failure.
+        static func lastRows(_ outcomes: [PipelineOutcome]) throws(PostgresError) -> PostgresRows {
+            var last = PostgresRows(columns: [], rows: [], affected: 0)
+            for outcome in outcomes {
+                switch outcome {
+                case .rows(let rows): last = rows
+                case .failed(let error): throw error
+                case .skipped: break
+                }
+            }
+            return last
+        }
     }
 
     /// Sends the statements in one go (libpq's pipeline mode: one network round trip, one sync) and
@@ -177,15 +190,7 @@ public final class PostgresConnection {
     public func executePipeline(_ statements: [PipelineStatement]) throws(PostgresError) -> PostgresRows {
         if statements.count == 1, case .bound(let sql, let prepared) = statements[0] { return try execute(sql, prepared: prepared) }
         if statements.count == 1, case .plain(let text) = statements[0] { return try executeScript(text) }
-        var last = PostgresRows(columns: [], rows: [], affected: 0)
-        for outcome in try runPipeline(statements) {
-            switch outcome {
-            case .rows(let rows): last = rows
-            case .failed(let error): throw error
-            case .skipped: break
-            }
-        }
-        return last
+        return try PipelineOutcome.lastRows(try runPipeline(statements))
     }
 
     /// Sends the statements in one go and returns what became of each: a statement's own failure

@@ -83,8 +83,8 @@ public final class PostgresStore: ResourceStore {
                 throw translate(failure, committing: false)
             }
             let transaction = PostgresTransaction(connection: connection, logger: logger, extent: readOnly ? .eachRoundTrip : .wholeRequest,
-                                                  deadline: deadline, verifiedKeys: verifiedKeys, counters: counters)
-            transaction.goesOnWithRememberedKeys = goesOnWithRememberedKeys
+                                                  deadline: deadline, verifiedKeys: verifiedKeys,
+                                                  goesOnWithRememberedKeys: goesOnWithRememberedKeys, counters: counters)
             var committing = false
             do {
                 transaction.begin()

@@ -41,7 +41,7 @@ final class PostgresTransaction: StoreTransaction {
     let verifiedKeys: VerifiedKeys?
     /// Whether a remembered key may go on before its check answers (not when the request runs
     /// again because such a check disagreed).
-    var goesOnWithRememberedKeys = true
+    let goesOnWithRememberedKeys: Bool
     /// A remembered key this transaction goes on with before its check has answered: the check
     /// travels with the next round trip, whose answers count only if it agrees.
     var pendingKeyCheck: PendingKeyCheck?
@@ -52,12 +52,13 @@ final class PostgresTransaction: StoreTransaction {
     let counters: (any OperationalCounters)?
 
     init(connection: PostgresConnection, logger: Logger, extent: Extent = .wholeRequest, deadline: RequestDeadline? = nil,
-         verifiedKeys: VerifiedKeys? = nil, counters: (any OperationalCounters)? = nil) {
+         verifiedKeys: VerifiedKeys? = nil, goesOnWithRememberedKeys: Bool = true, counters: (any OperationalCounters)? = nil) {
         self.connection = connection
         self.logger = logger
         self.extent = extent
         self.deadline = deadline
         self.verifiedKeys = verifiedKeys
+        self.goesOnWithRememberedKeys = goesOnWithRememberedKeys
         self.counters = counters
         statementTimeoutMilliseconds = connection.statementTimeoutMilliseconds
     }
@@ -155,15 +156,11 @@ final class PostgresTransaction: StoreTransaction {
             disagreedKeyCheck = keyCheck
             throw Self.keyRefused
         }
-        var last = PostgresRows(columns: [], rows: [], affected: 0)
-        for outcome in outcomes {
-            switch outcome {
-            case .rows(let rows): last = rows
-            case .failed(let error): throw record(error)
-            case .skipped: break
-            }
+        do {
+            return try PostgresConnection.PipelineOutcome.lastRows(outcomes)
+        } catch {
+            throw record(error)
         }
-        return last
     }
 
     /// Keeps what the store's retry loop must see (a lost connection, a serialization failure, an
