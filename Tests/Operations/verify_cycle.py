@@ -91,10 +91,13 @@ def main():
     print("failed attempts: %d (%s); seconds of the cycle in which clients met 5xx or no answer: %d (%s)"
           % (len(failures), ", ".join("%s: %d" % (s, sum(1 for f in failures if f[2] == s)) for s in sorted({f[2] for f in failures})),
              len(seconds), ", ".join(str(s) for s in seconds)))
-    answered = {int(k): v for k, v in report["answered_per_second"].items()}
-    last = int(report["seconds"])
-    silent = [s for s in range(0, last) if answered.get(s, 0) == 0]
-    print("seconds of the cycle without one successful answer: %d (%s)" % (len(silent), ", ".join(str(s) for s in silent)))
+    if "failed_attempts_untimed" in report:
+        print("failed attempts the client could not time: %d" % report["failed_attempts_untimed"])
+    if report["answered_per_second"]:
+        answered = {int(k): v for k, v in report["answered_per_second"].items()}
+        last = int(report["seconds"])
+        silent = [s for s in range(0, last) if answered.get(s, 0) == 0]
+        print("seconds of the cycle without one successful answer: %d (%s)" % (len(silent), ", ".join(str(s) for s in silent)))
     for outage in report["outages"]:
         print("event at %.1f s: %s; longest wait for a successful answer after it: %.2f s (%.1f s to %.1f s)"
               % (outage["at"], outage["event"], outage["seconds"], outage["from"], outage["to"]))

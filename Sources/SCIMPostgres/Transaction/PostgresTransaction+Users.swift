@@ -7,7 +7,7 @@ extension PostgresTransaction {
             insert into scim.users as r (tenant_id, user_name, external_id, display_name, active, attributes)
             values (\(tenant), \(user.userName), \(user.externalId), \(user.displayName), \(user.active),
                     \(user.attributes.jsonText)::jsonb)
-            returning \(Self.userColumns)
+            returning \(Self.newUserColumns)
             """))
         return try resource(rows, 0, .user)
     }
@@ -24,6 +24,9 @@ extension PostgresTransaction {
         try list(table: "scim.users", columns: Self.userColumns(fields), renderer: .users, kind: .user, filter: filter,
                  window: window, sort: sort)
     }
+
+    /// A user's columns as it is created: its id is new, so no membership can name it yet.
+    static let newUserColumns: SQL = "r.id, r.attributes::text as attributes, r.version, \(timestamps), null::text as groups"
 
     /// The user columns for a listing that needs only some of each user: the listed JSON keys, and
     /// the groups subquery only when groups are returned.

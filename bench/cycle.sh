@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# An Entra-shaped initial cycle through nginx (bench/lua/entra_cycle.lua: per user a filter GET then
+# a POST, the groups likewise, memberships in PATCHes of 20, a tenth of the users updated) into a
+# fresh tenant whose every group grants a role, as after Entra's setup; then every acknowledged
+# write is read back with SQL (Tests/Operations/verify_cycle.py).
+# Prints CYCLE_REQUESTS=, CYCLE_SECONDS=, CYCLE_RPS=, CYCLE_ERRORS= (non-2xx answers and socket
+# errors: a fresh tenant's cycle meets no 409 and no 404) and CYCLE_VERIFIED=yes|no, then
+# verify_cycle.py's lines.
+# Needs the stack (./deploy/quickstart.sh) with nginx's rate limits lifted, as bench/run.sh does.
+# Usage: bench/cycle.sh [users, default 20000] [groups, default 50] [clients, default 16]
+source "$(dirname "$0")/../deploy/dev-stack/stack.sh"
+set +e
+users=${1:-20000}
+groups=${2:-50}
+clients=${3:-16}
+# Each connection makes groups of its own and puts its own users in them.
+[ "$groups" -ge "$clients" ] || die "bench/cycle.sh: at least as many groups as clients, please"
+URL="http://$HTTP_LISTEN"
+ADMIN_DB=$(cat "$LOCAL_DIR/admin_database_url")
+SCIMCTL="$PROJECT_DIR/.build/$BUILD_CONFIG/scimctl"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+tenant="cycle-$(date +%s)"
+"$SCIMCTL" tenant create "$tenant" --name "Benchmark (Entra-shaped cycle)" --enable-scim >/dev/null
+token=$("$SCIMCTL" key create "$tenant" --name cycle --scope scim | sed -n 's/^SCIM_TOKEN=//p')
+# A role for each group the cycle makes, mapped by name before the groups arrive.
+psql "$ADMIN_DB" -q -v ON_ERROR_STOP=1 <<SQL
+with t as (select id from scim.tenants where slug = '$tenant'),
+     roles as (insert into app.roles (tenant_id, name)
+               select t.id, format('cycle role %s', lpad(g::text, 3, '0')) from t, generate_series(0, $groups - 1) g
+               returning tenant_id, id, name)
+insert into scim.group_role_mappings (tenant_id, match_by, match_value, role_id)
+select r.tenant_id, 'displayName', replace(r.name, 'cycle role', 'cycle group'), r.id from roles r;
+SQL
+
+started=$(date +%s.%N)
+CYCLE_PREFIX="/scim/v2/$tenant" CYCLE_TOKEN="$token" CYCLE_NAME=cycle CYCLE_USERS=$users CYCLE_GROUPS=$groups \
+    CYCLE_THREADS=$clients CYCLE_OUT="$WORK" \
+    wrk -t"$clients" -c"$clients" -d10m --timeout 30s -s "$PROJECT_DIR/bench/lua/entra_cycle.lua" "$URL" >"$WORK/wrk" 2>&1 &
+wrk_pid=$!
+# wrk runs for its whole -d even when every thread has stopped: it is told to end once all have.
+while [ "$(ls "$WORK"/*.done 2>/dev/null | wc -l)" -lt "$clients" ] && kill -0 "$wrk_pid" 2>/dev/null; do sleep 0.1; done
+finished=$(date +%s.%N)
+kill -INT "$wrk_pid" 2>/dev/null
+wait "$wrk_pid"
+
+requests=$(awk '/requests in/ {print $1; exit}' "$WORK/wrk")
+seconds=$(awk -v a="$started" -v b="$finished" 'BEGIN {printf "%.1f", b - a}')
+echo "CYCLE_REQUESTS=$requests"
+echo "CYCLE_SECONDS=$seconds"
+echo "CYCLE_RPS=$(awk -v n="$requests" -v s="$seconds" 'BEGIN {printf "%.0f", n / s}')"
+echo "CYCLE_ERRORS=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$WORK/wrk")"
+grep -E "Non-2xx|Socket errors" "$WORK/wrk"
+python3 "$PROJECT_DIR/bench/cycle_report.py" "$WORK" "$users" "$groups" "$seconds" "$requests" >"$WORK/report.json"
+if python3 "$PROJECT_DIR/Tests/Operations/verify_cycle.py" "$WORK/report.json" "$ADMIN_DB" "$tenant" cycle >"$WORK/verify" 2>&1; then
+    echo "CYCLE_VERIFIED=yes"
+else
+    echo "CYCLE_VERIFIED=no"
+fi
+cat "$WORK/verify"
