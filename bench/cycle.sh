@@ -2,10 +2,12 @@
 # An Entra-shaped initial cycle through nginx (bench/lua/entra_cycle.lua: per user a filter GET then
 # a POST, the groups likewise, memberships in PATCHes of 20, a tenth of the users updated) into a
 # fresh tenant whose every group grants a role, as after Entra's setup; then every acknowledged
-# write is read back with SQL (Tests/Operations/verify_cycle.py).
+# write is read back with SQL (Tests/Operations/verify_cycle.py); then memberships are changed
+# concurrently on groups that share members (bench/lua/overlap.lua), as in an Okta-shaped cycle.
 # Prints CYCLE_REQUESTS=, CYCLE_SECONDS=, CYCLE_RPS=, CYCLE_ERRORS= (non-2xx answers and socket
 # errors: a fresh tenant's cycle meets no 409 and no 404) and CYCLE_VERIFIED=yes|no, then
-# verify_cycle.py's lines.
+# verify_cycle.py's lines, then OVERLAP_RPS=, OVERLAP_P50=, OVERLAP_P99= (ms), OVERLAP_ERRORS=,
+# OVERLAP_DEADLOCKS= and OVERLAP_GROUPS_PER_USER= (memberships per member at the end).
 # Needs the stack (./deploy/quickstart.sh) with nginx's rate limits lifted, as bench/run.sh does.
 # Usage: bench/cycle.sh [users, default 20000] [groups, default 50] [clients, default 16]
 source "$(dirname "$0")/../deploy/dev-stack/stack.sh"
@@ -59,5 +61,20 @@ else
     echo "CYCLE_VERIFIED=no"
 fi
 cat "$WORK/verify"
+# Then memberships overlapping as in an Okta-shaped cycle (every user ending in several groups):
+# 20-member adds and removes on random groups at the same concurrency, for OVERLAP_SECONDS
+# (default 10); deadlocks PostgreSQL reports meanwhile are counted from its log.
+psql "$ADMIN_DB" -Atc "select g.id from scim.groups g join scim.tenants t on t.id = g.tenant_id where t.slug = '$tenant'" >"$WORK/groups"
+psql "$ADMIN_DB" -Atc "select u.id from scim.users u join scim.tenants t on t.id = u.tenant_id where t.slug = '$tenant'" >"$WORK/ids"
+pg_log="$(pg_root)/postgres.log"
+deadlocks_before=$(grep -c "deadlock detected" "$pg_log" 2>/dev/null)
+BENCH_TOKEN="$token" BENCH_PREFIX="/scim/v2/$tenant" BENCH_GROUPS="$WORK/groups" BENCH_IDS="$WORK/ids" \
+    wrk -t2 -c"$clients" -d"${OVERLAP_SECONDS:-10}s" -s "$PROJECT_DIR/bench/lua/overlap.lua" "$URL" >"$WORK/overlap" 2>&1
+echo "OVERLAP_RPS=$(grep -o 'rps=[0-9.]*' "$WORK/overlap" | cut -d= -f2)"
+echo "OVERLAP_P50=$(grep -o 'p50=[0-9.]*' "$WORK/overlap" | cut -d= -f2)"
+echo "OVERLAP_P99=$(grep -o 'p99=[0-9.]*' "$WORK/overlap" | cut -d= -f2)"
+echo "OVERLAP_ERRORS=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$WORK/overlap")"
+echo "OVERLAP_DEADLOCKS=$(( $(grep -c "deadlock detected" "$pg_log" 2>/dev/null) - deadlocks_before ))"
+echo "OVERLAP_GROUPS_PER_USER=$(psql "$ADMIN_DB" -Atc "select round(count(*)::numeric / nullif(count(distinct m.member_id), 0), 2) from scim.group_members m join scim.tenants t on t.id = m.tenant_id where t.slug = '$tenant'")"
 # The tenant goes (a bench run would otherwise leave 20,000 more users behind each time).
 psql "$ADMIN_DB" -q -c "delete from scim.tenants where slug = '$tenant'"

@@ -12,7 +12,8 @@
 #     straight to the last page; totalResults on the first and last page;
 #   - 20-member PATCHes (Entra's batches) against a create, and in a 1,000-user against the
 #     100,000-user tenant (every user holding a role through a group in both);
-#   - an Entra-shaped initial cycle of 20,000 users (bench/cycle.sh), every write read back;
+#   - an Entra-shaped initial cycle of 20,000 users (bench/cycle.sh), every write read back, then
+#     concurrent membership PATCHes on groups that share members (deadlocks counted);
 #   - the workers' memory after about 100,000 and about 1,000,000 GET requests of a long run.
 # Needs the stack: ./deploy/quickstart.sh first. Usage: bench/run.sh [seconds per run, default 10]
 # Appends a dated table to bench/results.md. Loopback only; every run is bounded in time.
@@ -239,7 +240,7 @@ PAGE_TOTALS="$(total_of "/Users?startIndex=1&count=100") / $(total_of "/Users?st
 
 say "an Entra-shaped initial cycle: 20,000 users and 50 groups (each granting a role) into a fresh tenant, 16 clients"
 # The rate the issue measured when it was filed (605 req/s, same shape and concurrency) is the base.
-eval "$("$PROJECT_DIR/bench/cycle.sh" 20000 50 16 | tee "$WORK/cycle" | grep -E '^CYCLE_[A-Z]+=[0-9a-z.]+$')"
+eval "$("$PROJECT_DIR/bench/cycle.sh" 20000 50 16 | tee "$WORK/cycle" | grep -E '^(CYCLE|OVERLAP)_[A-Z_]+=[0-9a-z.]+$')"
 
 say "worker memory: GET filters (16 clients) until about 100,000 requests, then on to about 1,000,000"
 # The sum of the workers' resident memory at both points (they served this run's earlier requests too).
@@ -290,6 +291,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
     echo "| 20-member PATCH (add 20, then remove them), 100,000-user tenant, p50 ms | $(p50 "$WORK/members20-big") | a create, same tenant, one client: $(p50 "$WORK/create-1") | $(ratio "$(p50 "$WORK/members20-big" | tr -d ms)" "$(p50 "$WORK/create-1" | tr -d ms)") (target <= 2) |"
     echo "| 20-member PATCH, 100,000-user tenant, p50 ms | $(p50 "$WORK/members20-big") | 1,000-user tenant: $(p50 "$WORK/members20-small") | $(ratio "$(p50 "$WORK/members20-big" | tr -d ms)" "$(p50 "$WORK/members20-small" | tr -d ms)") (target <= 1.5) |"
     echo "| Entra-shaped cycle (bench/cycle.sh: 20,000 users, 50 groups each granting a role, 16 clients; $CYCLE_REQUESTS requests in $CYCLE_SECONDS s), req/s | $CYCLE_RPS | the issue's cycle when filed: 605 | $(ratio "$CYCLE_RPS" 605) (target >= 5); errors $CYCLE_ERRORS; every acknowledged write read back: $CYCLE_VERIFIED |"
+    echo "| then overlapping membership PATCHes (20 random users added to or removed from a random group of the cycle's, 16 clients, 10 s): p99 ms | $OVERLAP_P99 | p50: $OVERLAP_P50 | $OVERLAP_RPS req/s; errors $OVERLAP_ERRORS; deadlocks $OVERLAP_DEADLOCKS; $OVERLAP_GROUPS_PER_USER groups per member at the end |"
     echo "| one-member PATCH, 100,000-member group, mean latency | $(latency "$WORK/big") | 10-member group: $(latency "$WORK/small") | $(ratio "$(rps "$WORK/small")" "$(rps "$WORK/big")") (req/s small/big) |"
     echo
     echo "| workers' resident memory (sum), KB, after $served requests of the long run | $RSS_LAST_KB | after $SERVED_FIRST: $RSS_FIRST_KB | $(ratio "$RSS_LAST_KB" "$RSS_FIRST_KB") (target <= 1.1); errors $LONG_ERRORS |"
