@@ -67,41 +67,46 @@ struct LargeTenantPlanTests {
         }
     }
 
-    @Test("Refreshing one user's roles reads as much among 3,000 members of mapped groups as among 30")
-    func roleRefreshIsFlat() throws {
+    /// Runs `body` on the owner's connection with `skewedTenants` made, then rolls it all back.
+    static func withSkewedTenants(_ body: (PostgresConnection, _ large: String, _ small: String) throws -> Void) throws {
         let owner = try TestDatabase.connection()
         try owner.executeScript("begin")
         defer { _ = try? owner.executeScript("rollback") }
-        let (large, small) = try Self.skewedTenants(owner)
-        func refresh(_ tenant: String) throws -> Int {
-            let user = try #require(owner.execute(SQL(unsafeRaw: """
-                select id from scim.users where tenant_id = '\(tenant)' and lower(user_name) = 'u7@example.com'
-                """))[0, "id"])
-            return try Self.buffers(owner, "select app.refresh_group_roles('\(tenant)', array['\(user)'::uuid])")
+        let (large, small) = try skewedTenants(owner)
+        try body(owner, large, small)
+    }
+
+    @Test("Refreshing one user's roles reads as much among 3,000 members of mapped groups as among 30")
+    func roleRefreshIsFlat() throws {
+        try Self.withSkewedTenants { owner, large, small in
+            func refresh(_ tenant: String) throws -> Int {
+                let user = try #require(owner.execute(SQL(unsafeRaw: """
+                    select id from scim.users where tenant_id = '\(tenant)' and lower(user_name) = 'u7@example.com'
+                    """))[0, "id"])
+                return try Self.buffers(owner, "select app.refresh_group_roles('\(tenant)', array['\(user)'::uuid])")
+            }
+            _ = try refresh(small)  // plans the function's statements (their catalog reads are not the point)
+            let smallTenant = try refresh(small)
+            let largeTenant = try refresh(large)
+            #expect(largeTenant <= smallTenant * 2, "large tenant \(largeTenant) buffers, small tenant \(smallTenant)")
+            let roles = try owner.execute(SQL(unsafeRaw: """
+                select count(*) as n from app.role_assignments where tenant_id = '\(large)' and source = 'group'
+                """))[0, "n"]
+            #expect(roles == "3000", "every user keeps the role of its group")
         }
-        _ = try refresh(small)  // plans the function's statements (their catalog reads are not the point)
-        let smallTenant = try refresh(small)
-        let largeTenant = try refresh(large)
-        #expect(largeTenant <= smallTenant * 2, "large tenant \(largeTenant) buffers, small tenant \(smallTenant)")
-        let roles = try owner.execute(SQL(unsafeRaw: """
-            select count(*) as n from app.role_assignments where tenant_id = '\(large)' and source = 'group'
-            """))[0, "n"]
-        #expect(roles == "3000", "every user keeps the role of its group")
     }
 
     @Test("A group and a user read by id plan on their keys under the responder's generic plans")
     func keyedReadsUseTheirKeys() throws {
-        let owner = try TestDatabase.connection()
-        try owner.executeScript("begin")
-        defer { _ = try? owner.executeScript("rollback") }
-        let (large, _) = try Self.skewedTenants(owner)
-        try owner.executeScript("set local plan_cache_mode = force_generic_plan")
-        for (table, key) in [("scim.groups", "groups_pkey"), ("scim.users", "users_pkey")] {
-            let name = key.replacingOccurrences(of: "_pkey", with: "_by_id")
-            try owner.execute(SQL(unsafeRaw: "prepare \(name)(uuid, uuid) as select r.id from \(table) r where r.tenant_id = $1 and r.id = $2"))
-            let plan = try owner.execute(SQL(unsafeRaw: "explain execute \(name)('\(large)', gen_random_uuid())"))
-                .rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
-            #expect(plan.contains(key) && plan.contains("id = $2"), "\(plan)")
+        try Self.withSkewedTenants { owner, large, _ in
+            try owner.executeScript("set local plan_cache_mode = force_generic_plan")
+            for (table, key) in [("scim.groups", "groups_pkey"), ("scim.users", "users_pkey")] {
+                let name = key.replacingOccurrences(of: "_pkey", with: "_by_id")
+                try owner.execute(SQL(unsafeRaw: "prepare \(name)(uuid, uuid) as select r.id from \(table) r where r.tenant_id = $1 and r.id = $2"))
+                let plan = try owner.execute(SQL(unsafeRaw: "explain execute \(name)('\(large)', gen_random_uuid())"))
+                    .rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
+                #expect(plan.contains(key) && plan.contains("id = $2"), "\(plan)")
+            }
         }
     }
 }
