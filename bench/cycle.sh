@@ -8,7 +8,8 @@
 # errors: a fresh tenant's cycle meets no 409 and no 404) and CYCLE_VERIFIED=yes|no, then
 # verify_cycle.py's lines, then OVERLAP_RPS=, OVERLAP_P50=, OVERLAP_P99= (ms), OVERLAP_ERRORS=,
 # OVERLAP_DEADLOCKS= and OVERLAP_GROUPS_PER_USER= (memberships per member at the end).
-# Needs the stack (./deploy/quickstart.sh) with nginx's rate limits lifted, as bench/run.sh does.
+# Needs the stack (./deploy/quickstart.sh); the cycle stays under the dev stack's nginx limits (5,000
+# requests a second a tenant), which bench/run.sh lifts for its faster runs.
 # Usage: bench/cycle.sh [users, default 20000] [groups, default 50] [clients, default 16]
 source "$(dirname "$0")/../deploy/dev-stack/stack.sh"
 set +e
