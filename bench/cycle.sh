@@ -12,6 +12,7 @@
 # requests a second a tenant), which bench/run.sh lifts for its faster runs.
 # Usage: bench/cycle.sh [users, default 20000] [groups, default 50] [clients, default 16]
 source "$(dirname "$0")/../deploy/dev-stack/stack.sh"
+source "$(dirname "$0")/wrk-results.sh"
 set +e
 users=${1:-20000}
 groups=${2:-50}
@@ -53,7 +54,7 @@ seconds=$(awk -v a="$started" -v b="$finished" 'BEGIN {printf "%.1f", b - a}')
 echo "CYCLE_REQUESTS=$requests"
 echo "CYCLE_SECONDS=$seconds"
 echo "CYCLE_RPS=$(awk -v n="$requests" -v s="$seconds" 'BEGIN {printf "%.0f", n / s}')"
-echo "CYCLE_ERRORS=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$WORK/wrk")"
+echo "CYCLE_ERRORS=$(errors "$WORK/wrk")"
 grep -E "Non-2xx|Socket errors" "$WORK/wrk"
 python3 "$PROJECT_DIR/bench/cycle_report.py" "$WORK" "$users" "$groups" "$seconds" "$requests" >"$WORK/report.json"
 if python3 "$PROJECT_DIR/Tests/Operations/verify_cycle.py" "$WORK/report.json" "$ADMIN_DB" "$tenant" cycle >"$WORK/verify" 2>&1; then
@@ -74,7 +75,7 @@ BENCH_TOKEN="$token" BENCH_PREFIX="/scim/v2/$tenant" BENCH_GROUPS="$WORK/groups"
 echo "OVERLAP_RPS=$(grep -o 'rps=[0-9.]*' "$WORK/overlap" | cut -d= -f2)"
 echo "OVERLAP_P50=$(grep -o 'p50=[0-9.]*' "$WORK/overlap" | cut -d= -f2)"
 echo "OVERLAP_P99=$(grep -o 'p99=[0-9.]*' "$WORK/overlap" | cut -d= -f2)"
-echo "OVERLAP_ERRORS=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$WORK/overlap")"
+echo "OVERLAP_ERRORS=$(errors "$WORK/overlap")"
 echo "OVERLAP_DEADLOCKS=$(( $(grep -c "deadlock detected" "$pg_log" 2>/dev/null) - deadlocks_before ))"
 echo "OVERLAP_GROUPS_PER_USER=$(psql "$ADMIN_DB" -Atc "select round(count(*)::numeric / nullif(count(distinct m.member_id), 0), 2) from scim.group_members m join scim.tenants t on t.id = m.tenant_id where t.slug = '$tenant'")"
 # The tenant goes (a bench run would otherwise leave 20,000 more users behind each time).

@@ -11,6 +11,7 @@
 #     nothing lost (verify_cycle.py reads it all back from the new primary with SQL).
 # Appends a dated table to bench/results.md. Usage: bench/ha.sh [seconds per wrk run, default 10]
 source "$(dirname "$0")/../deploy/dev-stack/stack.sh"
+source "$(dirname "$0")/wrk-results.sh"
 set +e
 seconds=${1:-10}
 users=${SCIM_HA_BENCH_USERS:-6000}
@@ -26,8 +27,6 @@ export SCIM_TENANT_RATE=1000000 SCIM_ADDRESS_RATE=1000000
 say "the database ceiling (scratch cluster, shared pgbench scripts): $seconds s each"
 eval "$("$PROJECT_DIR/bench/ceiling.sh" "$seconds" 16 | grep -E '^(SELECT|INSERT)_TPS=[0-9.]+$')"
 
-rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
-errors() { awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 
 up() { # pool

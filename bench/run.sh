@@ -18,6 +18,7 @@
 # Needs the stack: ./deploy/quickstart.sh first. Usage: bench/run.sh [seconds per run, default 10]
 # Appends a dated table to bench/results.md. Loopback only; every run is bounded in time.
 source "$(dirname "$0")/../deploy/dev-stack/stack.sh"
+source "$(dirname "$0")/wrk-results.sh"
 # A failed measurement shows as an empty cell in the table rather than ending the run.
 set +e
 seconds=${1:-10}
@@ -98,12 +99,10 @@ BIG=$(psql "$ADMIN_DB" -Atc "select id from scim.groups where tenant_id = '$TENA
 SMALL=$(psql "$ADMIN_DB" -Atc "select id from scim.groups where tenant_id = '$TENANT' and display_name = 'Small'")
 export BENCH_IDS="$WORK/ids" BENCH_USERS=100000 BENCH_RUN=$(date +%s)
 
-rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 latency() { awk '/Latency/ {print $2; exit}' "$1"; }
 # The shared scripts print a summary line of their own with the median.
 p50() { grep -o 'p50=[0-9.]*ms' "$1" | head -1 | cut -d= -f2; }
 non2xx() { awk '/Non-2xx/ {n = $NF} END {print n + 0}' "$1"; }
-errors() { awk '/Non-2xx/ {n += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) n += $i} END {print n + 0}' "$1"; }
 
 say "nginx alone: $seconds s"
 wrk -t2 -c32 -d"${seconds}s" "$URL/bench/static" >"$WORK/static" 2>&1

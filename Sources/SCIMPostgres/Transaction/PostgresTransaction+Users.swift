@@ -7,7 +7,7 @@ extension PostgresTransaction {
             insert into scim.users as r (tenant_id, user_name, external_id, display_name, active, attributes)
             values (\(tenant), \(user.userName), \(user.externalId), \(user.displayName), \(user.active),
                     \(user.attributes.jsonText)::jsonb)
-            returning \(Self.newUserColumns)
+            returning \(Self.userColumns(Self.newUserFields))
             """))
         return try resource(rows, 0, .user)
     }
@@ -25,8 +25,8 @@ extension PostgresTransaction {
                  window: window, sort: sort)
     }
 
-    /// A user's columns as it is created: its id is new, so no membership can name it yet.
-    static let newUserColumns: SQL = "r.id, r.attributes::text as attributes, r.version, \(timestamps), null::text as groups"
+    /// A user as it is created: its id is new, so no membership can name it yet (no groups subquery).
+    static let newUserFields = FieldSelection(keys: nil, memberships: false)
 
     /// The user columns for a listing that needs only some of each user: the listed JSON keys, and
     /// the groups subquery only when groups are returned.
