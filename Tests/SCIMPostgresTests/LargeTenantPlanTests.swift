@@ -85,9 +85,12 @@ struct LargeTenantPlanTests {
                     """))[0, "id"])
                 return try Self.buffers(owner, "select app.refresh_group_roles('\(tenant)', array['\(user)'::uuid])")
             }
-            _ = try refresh(small)  // plans the function's statements (their catalog reads are not the point)
-            let smallTenant = try refresh(small)
-            let largeTenant = try refresh(large)
+            // The first calls plan the function's statements, and a cache invalidation between calls
+            // plans them again: catalog reads are not the point, so each tenant's least of two counts.
+            _ = try refresh(small)
+            _ = try refresh(large)
+            let smallTenant = min(try refresh(small), try refresh(small))
+            let largeTenant = min(try refresh(large), try refresh(large))
             #expect(largeTenant <= smallTenant * 2, "large tenant \(largeTenant) buffers, small tenant \(smallTenant)")
             let roles = try owner.execute(SQL(unsafeRaw: """
                 select count(*) as n from app.role_assignments where tenant_id = '\(large)' and source = 'group'
