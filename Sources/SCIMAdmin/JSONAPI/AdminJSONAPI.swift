@@ -99,50 +99,6 @@ public struct AdminJSONAPI {
         case ("keys", 3) where path[2] == "rotate":
             try allow("POST")
             return secret(created(try admin.rotateKey(path[1], overlapHours: try Self.overlapHours(request.body.isEmpty ? JSONObject() : try body()))))
-        case ("column-mappings", 1):
-            try allow("GET, POST")
-            return method == "GET" ? ok(try admin.columnMappings()) : created(try admin.saveColumnMapping(id: nil, try body(), dryRun: dryRun))
-        case ("column-mappings", 2):
-            try allow("PUT, DELETE")
-            return method == "PUT" ? ok(try admin.saveColumnMapping(id: try Self.id(path[1]), try body(), dryRun: dryRun))
-                                   : ok(try admin.deleteColumnMapping(path[1], dryRun: dryRun))
-        case ("department-mappings", 1):
-            try allow("GET, POST")
-            return method == "GET" ? ok(try admin.departmentMappings()) : created(try admin.saveDepartmentMapping(id: nil, try body(), dryRun: dryRun))
-        case ("department-mappings", 2):
-            try allow("PUT, DELETE")
-            return method == "PUT" ? ok(try admin.saveDepartmentMapping(id: try Self.id(path[1]), try body(), dryRun: dryRun))
-                                   : ok(try admin.deleteDepartmentMapping(path[1], dryRun: dryRun))
-        case ("group-role-mappings", 1):
-            try allow("GET, POST")
-            return method == "GET" ? ok(try admin.groupRoleMappings()) : created(try admin.saveGroupRoleMapping(id: nil, try body(), dryRun: dryRun))
-        case ("group-role-mappings", 2):
-            try allow("PUT, DELETE")
-            return method == "PUT" ? ok(try admin.saveGroupRoleMapping(id: try Self.id(path[1]), try body(), dryRun: dryRun))
-                                   : ok(try admin.deleteGroupRoleMapping(path[1], dryRun: dryRun))
-        case ("departments", 1):
-            try allow("GET, POST")
-            return method == "GET" ? ok(try admin.departments()) : created(try admin.createDepartment(try body()))
-        case ("departments", 2):
-            try allow("PUT, DELETE")
-            if method == "PUT" { return ok(try admin.renameDepartment(path[1], try body())) }
-            try admin.deleteDepartment(path[1])
-            return HTTPResponse(status: 204)
-        case ("roles", 1):
-            try allow("GET, POST")
-            return method == "GET" ? ok(try admin.roles()) : created(try admin.createRole(try body()))
-        case ("roles", 2):
-            try allow("PUT, DELETE")
-            if method == "PUT" { return ok(try admin.updateRole(path[1], try body())) }
-            try admin.deleteRole(path[1])
-            return HTTPResponse(status: 204)
-        case ("custom-fields", 1):
-            try allow("GET, POST")
-            return method == "GET" ? ok(try admin.customFields()) : created(try admin.createCustomField(try body()))
-        case ("custom-fields", 2):
-            try allow("DELETE")
-            try admin.deleteCustomField(path[1])
-            return HTTPResponse(status: 204)
         case ("users", 1):
             try allow("GET")
             return ok(try admin.applicationUsers(startIndex: index, count: count, text: request.queryValue("text")))
@@ -176,13 +132,71 @@ public struct AdminJSONAPI {
         case ("changes", 1):
             try allow("GET")
             return ok(try admin.changes(startIndex: index, count: count))
+        case (let name, 1...2):
+            guard let collection = Collection(name, admin, dryRun: dryRun) else { break }
+            if path.count == 1 {
+                try allow("GET, POST")
+                return method == "GET" ? ok(try collection.list()) : created(try collection.create(try body()))
+            }
+            try allow(collection.replace == nil ? "DELETE" : "PUT, DELETE")
+            if method == "PUT", let replace = collection.replace { return ok(try replace(path[1], try body())) }
+            return try collection.delete(path[1]).map { ok($0) } ?? HTTPResponse(status: 204)
         default:
-            throw .notFound("No admin endpoint at \(request.path.prefix(200)).")
+            break
         }
+        throw .notFound("No admin endpoint at \(request.path.prefix(200)).")
     }
 
     static func id(_ text: String) throws(SCIMError) -> String {
         guard ResourceID.isValid(text) else { throw .notFound("No item \(text.prefix(100)).") }
         return text.lowercased()
+    }
+}
+
+/// The tenant's named collections (mappings, departments, roles, custom fields) answer the same
+/// requests: list and create on the collection, replace (where it can be) and delete on an item.
+private struct Collection {
+    typealias Item = (_ id: String, _ body: JSONObject) throws(SCIMError) -> JSONObject
+    let list: () throws(SCIMError) -> JSONObject
+    let create: (_ body: JSONObject) throws(SCIMError) -> JSONObject
+    let replace: Item?
+    /// What was deleted, or nil for a bare 204.
+    let delete: (_ id: String) throws(SCIMError) -> JSONObject?
+
+    init?(_ name: String, _ admin: any TenantAdministrator, dryRun: Bool) {
+        switch name {
+        case "column-mappings":
+            list = { () throws(SCIMError) in try admin.columnMappings() }
+            create = { (body) throws(SCIMError) in try admin.saveColumnMapping(id: nil, body, dryRun: dryRun) }
+            replace = { (id, body) throws(SCIMError) in try admin.saveColumnMapping(id: try AdminJSONAPI.id(id), body, dryRun: dryRun) }
+            delete = { (id) throws(SCIMError) in try admin.deleteColumnMapping(id, dryRun: dryRun) }
+        case "department-mappings":
+            list = { () throws(SCIMError) in try admin.departmentMappings() }
+            create = { (body) throws(SCIMError) in try admin.saveDepartmentMapping(id: nil, body, dryRun: dryRun) }
+            replace = { (id, body) throws(SCIMError) in try admin.saveDepartmentMapping(id: try AdminJSONAPI.id(id), body, dryRun: dryRun) }
+            delete = { (id) throws(SCIMError) in try admin.deleteDepartmentMapping(id, dryRun: dryRun) }
+        case "group-role-mappings":
+            list = { () throws(SCIMError) in try admin.groupRoleMappings() }
+            create = { (body) throws(SCIMError) in try admin.saveGroupRoleMapping(id: nil, body, dryRun: dryRun) }
+            replace = { (id, body) throws(SCIMError) in try admin.saveGroupRoleMapping(id: try AdminJSONAPI.id(id), body, dryRun: dryRun) }
+            delete = { (id) throws(SCIMError) in try admin.deleteGroupRoleMapping(id, dryRun: dryRun) }
+        case "departments":
+            list = { () throws(SCIMError) in try admin.departments() }
+            create = { (body) throws(SCIMError) in try admin.createDepartment(body) }
+            replace = { (id, body) throws(SCIMError) in try admin.renameDepartment(id, body) }
+            delete = { (id) throws(SCIMError) in try admin.deleteDepartment(id); return nil }
+        case "roles":
+            list = { () throws(SCIMError) in try admin.roles() }
+            create = { (body) throws(SCIMError) in try admin.createRole(body) }
+            replace = { (id, body) throws(SCIMError) in try admin.updateRole(id, body) }
+            delete = { (id) throws(SCIMError) in try admin.deleteRole(id); return nil }
+        case "custom-fields":
+            list = { () throws(SCIMError) in try admin.customFields() }
+            create = { (body) throws(SCIMError) in try admin.createCustomField(body) }
+            replace = nil
+            delete = { (id) throws(SCIMError) in try admin.deleteCustomField(id); return nil }
+        default:
+            return nil
+        }
     }
 }

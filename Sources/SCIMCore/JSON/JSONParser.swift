@@ -68,16 +68,10 @@ public struct JSONParser {
     }
 
     private mutating func parseObject(depth: Int) throws(Failure) -> JSONValue {
-        guard depth <= maxDepth else { throw failure("nesting deeper than \(maxDepth) levels") }
-        index += 1
         var object = JSONObject()
         var seen = Set<String>()
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(object)
-        }
-        while true {
+        guard try enter(closing: "}", depth: depth) else { return .object(object) }
+        repeat {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw failure("expected a member name") }
             let keyOffset = index
@@ -90,32 +84,39 @@ public struct JSONParser {
             index += 1
             skipWhitespace()
             object.append(key, try parseValue(depth: depth))
-            skipWhitespace()
-            guard index < bytes.count else { throw failure("unexpected end of input in an object") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
-            throw failure("expected ',' or '}'")
-        }
+        } while try moreFollow(closing: "}", in: "an object")
+        return .object(object)
     }
 
     private mutating func parseArray(depth: Int) throws(Failure) -> JSONValue {
-        guard depth <= maxDepth else { throw failure("nesting deeper than \(maxDepth) levels") }
-        index += 1
         var elements: [JSONValue] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return .array(elements)
-        }
-        while true {
+        guard try enter(closing: "]", depth: depth) else { return .array(elements) }
+        repeat {
             skipWhitespace()
             elements.append(try parseValue(depth: depth))
-            skipWhitespace()
-            guard index < bytes.count else { throw failure("unexpected end of input in an array") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
-            throw failure("expected ',' or ']'")
-        }
+        } while try moreFollow(closing: "]", in: "an array")
+        return .array(elements)
+    }
+
+    /// Steps over an object's or array's opening bracket; false when `closing` follows at once (the
+    /// container is empty, and its end is stepped over too).
+    private mutating func enter(closing: Unicode.Scalar, depth: Int) throws(Failure) -> Bool {
+        guard depth <= maxDepth else { throw failure("nesting deeper than \(maxDepth) levels") }
+        index += 1
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: closing) else { return true }
+        index += 1
+        return false
+    }
+
+    /// After a member or element: true at a comma, false at the container's end (both stepped over).
+    private mutating func moreFollow(closing: Unicode.Scalar, in container: String) throws(Failure) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw failure("unexpected end of input in \(container)") }
+        let more = bytes[index] == UInt8(ascii: ",")
+        guard more || bytes[index] == UInt8(ascii: closing) else { throw failure("expected ',' or '\(closing)'") }
+        index += 1
+        return more
     }
 
     private mutating func parseNumber() throws(Failure) -> String {

@@ -146,19 +146,7 @@ public struct PatchEngine: Sendable {
             return
         }
         if let sub = target.subAttribute {
-            let value = try normalizer.normalizeValue(rawValue, sub, path: target.displayPath)
-            if definition.multiValued {
-                let elements = (current(target, document)?.arrayValue ?? []).map { element -> JSONValue in
-                    var object = element.objectValue ?? JSONObject()
-                    object[sub.name] = value
-                    return .object(object)
-                }
-                store(elements.isEmpty ? nil : .array(elements), target, &document)
-            } else {
-                var object = current(target, document)?.objectValue ?? JSONObject()
-                object[sub.name] = value
-                store(object.isEmpty ? nil : .object(object), target, &document)
-            }
+            setSubAttribute(sub.name, to: try normalizer.normalizeValue(rawValue, sub, path: target.displayPath), target, &document)
             return
         }
         let value = try normalizer.normalizeValue(rawValue, definition, path: target.displayPath)
@@ -289,18 +277,7 @@ public struct PatchEngine: Sendable {
             return
         }
         if let sub = target.subAttribute {
-            if definition.multiValued {
-                let elements = (current(target, document)?.arrayValue ?? []).compactMap { element -> JSONValue? in
-                    guard var object = element.objectValue else { return element }
-                    object[sub.name] = nil
-                    return object.isEmpty ? nil : .object(object)
-                }
-                store(elements.isEmpty ? nil : .array(elements), target, &document)
-            } else {
-                var object = current(target, document)?.objectValue ?? JSONObject()
-                object[sub.name] = nil
-                store(object.isEmpty ? nil : .object(object), target, &document)
-            }
+            setSubAttribute(sub.name, to: nil, target, &document)
             return
         }
         if definition.required {
@@ -317,6 +294,23 @@ public struct PatchEngine: Sendable {
             return
         }
         store(nil, target, &document)
+    }
+
+    /// Sets one sub-attribute of a complex attribute (in every element of a multi-valued one), or
+    /// removes it with nil; an element or object left without sub-attributes goes with it.
+    private func setSubAttribute(_ name: String, to value: JSONValue?, _ target: Target, _ document: inout JSONObject) {
+        if target.definition.multiValued {
+            let elements = (current(target, document)?.arrayValue ?? []).compactMap { element -> JSONValue? in
+                guard var object = element.objectValue else { return element }
+                object[name] = value
+                return object.isEmpty ? nil : .object(object)
+            }
+            store(elements.isEmpty ? nil : .array(elements), target, &document)
+        } else {
+            var object = current(target, document)?.objectValue ?? JSONObject()
+            object[name] = value
+            store(object.isEmpty ? nil : .object(object), target, &document)
+        }
     }
 
     /// What identifies an element of a multi-valued attribute for removal: its "value" when it has one.

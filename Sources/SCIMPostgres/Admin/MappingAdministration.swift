@@ -34,7 +34,7 @@ extension DirectoryAdministration {
     public func saveColumnMapping(id: String?, _ body: JSONObject, dryRun: Bool) throws(SCIMError) -> JSONObject {
         let mapping = try validated(ColumnMapping(json: body))
         let old = try id.map { (id) throws(SCIMError) in try columnMapping(id) }
-        return try change(dryRun: dryRun, reason: "column mapping of \(mapping.field) \(old == nil ? "created" : "changed")") { () throws(SCIMError) -> JSONObject in
+        return try saveMapping("column_mapping", "column mapping of \(mapping.field)", old: old.map { .object($0.json) }, dryRun: dryRun) { () throws(SCIMError) -> JSONObject in
             let saved = try transaction.query("""
                 insert into scim.column_mappings as m (tenant_id, id, scim_path, field, default_value, transforms)
                 values (\(tenant), coalesce(\(id)::uuid, gen_random_uuid()), \(mapping.scimPath), \(mapping.field), \(mapping.defaultValue),
@@ -43,18 +43,14 @@ extension DirectoryAdministration {
                     default_value = excluded.default_value, transforms = excluded.transforms, updated_at = now()
                 returning id, scim_path, field, default_value, transforms
                 """)
-            let result = PostgresTransaction.columnMappings(saved).first ?? mapping
-            try audit("column_mapping", old == nil ? "create" : "update", old: old.map { .object($0.json) }, new: .object(result.json))
-            return result.json
+            return (PostgresTransaction.columnMappings(saved).first ?? mapping).json
         }
     }
 
     public func deleteColumnMapping(_ id: String, dryRun: Bool) throws(SCIMError) -> JSONObject {
         let old = try columnMapping(id)
-        return try change(dryRun: dryRun, reason: "column mapping of \(old.field) deleted") { () throws(SCIMError) -> JSONObject in
+        return try deleteMapping("column_mapping", "column mapping of \(old.field)", old: old.json, dryRun: dryRun) { () throws(SCIMError) in
             try transaction.query("delete from scim.column_mappings where tenant_id = \(tenant) and id = \(id)::uuid")
-            try audit("column_mapping", "delete", old: .object(old.json), new: nil)
-            return old.json
         }
     }
 
@@ -83,24 +79,20 @@ extension DirectoryAdministration {
         let source = try Self.requiredText(body, "sourceValue", "a department mapping")
         let department = try departmentId(body["department"])
         let old = try id.map { (id) throws(SCIMError) in try departmentMapping(id) }
-        return try change(dryRun: dryRun, reason: "department mapping of \"\(source)\" \(old == nil ? "created" : "changed")") { () throws(SCIMError) -> JSONObject in
-            let saved = try object("""
+        return try saveMapping("department_mapping", "department mapping of \"\(source)\"", old: old.map(JSONValue.object), dryRun: dryRun) { () throws(SCIMError) -> JSONObject in
+            try object("""
                 insert into scim.department_mappings as m (tenant_id, id, source_value, department_id)
                 values (\(tenant), coalesce(\(id)::uuid, gen_random_uuid()), \(source), \(department)::uuid)
                 on conflict (tenant_id, id) do update set source_value = excluded.source_value, department_id = excluded.department_id
                 returning json_build_object('id', id, 'sourceValue', source_value, 'departmentId', department_id)::text
                 """) ?? JSONObject()
-            try audit("department_mapping", old == nil ? "create" : "update", old: old.map(JSONValue.object), new: .object(saved))
-            return saved
         }
     }
 
     public func deleteDepartmentMapping(_ id: String, dryRun: Bool) throws(SCIMError) -> JSONObject {
         let old = try departmentMapping(id)
-        return try change(dryRun: dryRun, reason: "department mapping of \"\(old["sourceValue"]?.stringValue ?? "")\" deleted") { () throws(SCIMError) -> JSONObject in
+        return try deleteMapping("department_mapping", "department mapping of \"\(old["sourceValue"]?.stringValue ?? "")\"", old: old, dryRun: dryRun) { () throws(SCIMError) in
             try transaction.query("delete from scim.department_mappings where tenant_id = \(tenant) and id = \(id)::uuid")
-            try audit("department_mapping", "delete", old: .object(old), new: nil)
-            return old
         }
     }
 
@@ -137,7 +129,7 @@ extension DirectoryAdministration {
         let value = try Self.requiredText(body, "matchValue", "a group-role mapping")
         let role = try roleId(body["role"])
         let old = try id.map { (id) throws(SCIMError) in try groupRoleMapping(id) }
-        return try change(dryRun: dryRun, reason: "group-role mapping of \"\(value)\" \(old == nil ? "created" : "changed")") { () throws(SCIMError) -> JSONObject in
+        return try saveMapping("group_role_mapping", "group-role mapping of \"\(value)\"", old: old.map(JSONValue.object), dryRun: dryRun) { () throws(SCIMError) -> JSONObject in
             let saved = try object("""
                 insert into scim.group_role_mappings as m (tenant_id, id, match_by, match_value, role_id)
                 values (\(tenant), coalesce(\(id)::uuid, gen_random_uuid()), \(matchBy), \(value), \(role)::uuid)
@@ -145,7 +137,6 @@ extension DirectoryAdministration {
                     role_id = excluded.role_id
                 returning json_build_object('id', id, 'matchBy', match_by, 'matchValue', match_value, 'roleId', role_id)::text
                 """) ?? JSONObject()
-            try audit("group_role_mapping", old == nil ? "create" : "update", old: old.map(JSONValue.object), new: .object(saved))
             try transaction.query("select app.check_group_role_mappings(\(tenant))")
             return saved
         }
@@ -153,15 +144,33 @@ extension DirectoryAdministration {
 
     public func deleteGroupRoleMapping(_ id: String, dryRun: Bool) throws(SCIMError) -> JSONObject {
         let old = try groupRoleMapping(id)
-        return try change(dryRun: dryRun, reason: "group-role mapping of \"\(old["matchValue"]?.stringValue ?? "")\" deleted") { () throws(SCIMError) -> JSONObject in
+        return try deleteMapping("group_role_mapping", "group-role mapping of \"\(old["matchValue"]?.stringValue ?? "")\"", old: old, dryRun: dryRun) { () throws(SCIMError) in
             try transaction.query("delete from scim.group_role_mappings where tenant_id = \(tenant) and id = \(id)::uuid")
-            try audit("group_role_mapping", "delete", old: .object(old), new: nil)
             try transaction.query("select app.check_group_role_mappings(\(tenant))")
-            return old
         }
     }
 
     // MARK: - Applying a change
+
+    /// Creates or replaces a mapping (`upsert` writes it and returns it as the API shows it), audited.
+    func saveMapping(_ kind: String, _ description: String, old: JSONValue?, dryRun: Bool,
+                     upsert: () throws(SCIMError) -> JSONObject) throws(SCIMError) -> JSONObject {
+        try change(dryRun: dryRun, reason: "\(description) \(old == nil ? "created" : "changed")") { () throws(SCIMError) -> JSONObject in
+            let saved = try upsert()
+            try audit(kind, old == nil ? "create" : "update", old: old, new: .object(saved))
+            return saved
+        }
+    }
+
+    /// Deletes a mapping (`remove` runs the statements), audited; answers with what was deleted.
+    func deleteMapping(_ kind: String, _ description: String, old: JSONObject, dryRun: Bool,
+                       remove: () throws(SCIMError) -> Void) throws(SCIMError) -> JSONObject {
+        try change(dryRun: dryRun, reason: "\(description) deleted") { () throws(SCIMError) -> JSONObject in
+            try remove()
+            try audit(kind, "delete", old: .object(old), new: nil)
+            return old
+        }
+    }
 
     /// Saves a change and starts re-applying the mappings, or (dry run) applies it to the users in a
     /// savepoint, reports the difference and rolls it all back.
