@@ -67,14 +67,37 @@ struct KilledMidRequestTests {
     func killedMidRequest() async throws {
         let tenant = try TestTenant.make()
         let client = tenant.client
-        // A long request: a bulk of 1,000 creates runs for a second or more in one transaction.
-        let operations = (0..<1000).map { #"{"method":"POST","path":"/Users","bulkId":"b\#($0)","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"doomed\#($0)@example.com"}}"# }
-        let body = #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[\#(operations.joined(separator: ","))]}"#
+        let database = try #require(ProcessInfo.processInfo.environment["SCIM_TEST_DATABASE_URL"], "run ./deploy/test.sh")
+        // A long request, however fast creates get: a bulk of 999 creates in one transaction, whose
+        // last operation waits for a user's row that a DBA's transaction holds.
+        let (heldId, _) = try await client.createUser("held@example.com")
+        Task.detached {
+            _ = try? Stack.run("/usr/bin/psql", [database, "-qc",
+                "begin; select 1 from scim.users where id = '\(heldId)' for update; select pg_sleep(30); commit;"], expectSuccess: false)
+        }
+        defer {
+            _ = try? Stack.run("/usr/bin/psql", [database, "-qAtc",
+                "select pg_terminate_backend(pid) from pg_stat_activity where query like '%\(heldId)%pg_sleep(30)%' and pid <> pg_backend_pid()"])
+        }
+        func waitingForLocks() throws -> Int {
+            Int(try Stack.run("/usr/bin/psql", [database, "-qAtc",
+                "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"])
+                .output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        try await Task.sleep(nanoseconds: 1_000_000_000)
+        let creates = (0..<999).map { #"{"method":"POST","path":"/Users","bulkId":"b\#($0)","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"doomed\#($0)@example.com"}}"# }
+        let held = #"{"method":"PATCH","path":"/Users/\#(heldId)","data":{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"x"}]}}"#
+        let body = #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[\#((creates + [held]).joined(separator: ","))]}"#
         let before = try workers()
         let ticks = Dictionary(uniqueKeysWithValues: before.map { ($0, cpuTicks($0)) })
         async let bulk = client.post("/Bulk", body)
-        try await Task.sleep(nanoseconds: 400_000_000)
-        // The busy worker is the one whose CPU time grows.
+        var waited = 0
+        while try waitingForLocks() == 0, waited < 80 {
+            try await Task.sleep(nanoseconds: 100_000_000)
+            waited += 1
+        }
+        #expect(try waitingForLocks() == 1, "the bulk reached the held row within 8 s")
+        // The busy worker is the one whose CPU time grew with the creates.
         let busy = try #require(before.max { (cpuTicks($0) - (ticks[$0] ?? 0)) < (cpuTicks($1) - (ticks[$1] ?? 0)) })
         kill(busy, SIGKILL)
         var others: [Int] = []

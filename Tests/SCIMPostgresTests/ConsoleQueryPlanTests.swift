@@ -85,11 +85,12 @@ struct ConsoleQueryPlanTests {
     }
 
     /// Sequential scans of the users or of a log partition that holds rows. The months ahead are
-    /// empty partitions until their time comes; the planner rightly scans those in no time.
+    /// empty partitions until their time comes, and other tests leave a row or two in months gone
+    /// by; the planner rightly scans a partition of a page or two in no time.
     static func sequentialScans(_ plan: String) throws -> [String] {
         let empty = try TestDatabase.connection().execute("""
             select string_agg(c.relname, ',') as names from pg_inherits i join pg_class c on c.oid = i.inhrelid
-            where i.inhparent = 'scim.provisioning_log'::regclass and c.reltuples <= 0
+            where i.inhparent = 'scim.provisioning_log'::regclass and c.relpages <= 2
             """)[0, "names"]?.split(separator: ",").map(String.init) ?? []
         return plan.split(separator: "\n").map(String.init).filter { line in
             guard let range = line.range(of: "Seq Scan on ") else { return false }

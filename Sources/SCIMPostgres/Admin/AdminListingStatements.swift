@@ -110,15 +110,17 @@ struct AdminListingStatements {
     static let broadMatch = 1_000
 
     /// Users matching `text`, counted up to the cap. Every provisioned SCIM user has its one
-    /// application user, so matches are counted on the SCIM users (through their trigram
-    /// indexes, or a scan that stops at the cap), plus the application users no longer linked.
+    /// application user, so matches are counted on the SCIM users (through the trigram index of
+    /// `search_text`, which holds every user's name and display name, or a scan that stops at the
+    /// cap), plus the application users no longer linked.
     func userCount(text: String?) -> SQL {
         guard let pattern = Self.containsPattern(text) else {
             return "select count(*) as total from (select 1 from app.users u where u.tenant_id = \(tenant) limit \(Self.countCap + 1)) c"
         }
         return """
             select (select count(*) from (select 1 from scim.users s where s.tenant_id = \(tenant)
-                      and (lower(s.user_name) like \(pattern) or lower(s.display_name) like \(pattern)) limit \(Self.countCap + 1)) a)
+                      and s.search_text like \(pattern) and (lower(s.user_name) like \(pattern) or lower(s.display_name) like \(pattern))
+                      limit \(Self.countCap + 1)) a)
                  + (select count(*) from (select 1 from app.users u where u.tenant_id = \(tenant) and u.scim_user_id is null
                       and (lower(u.username) like \(pattern) or lower(coalesce(u.display_name, '')) like \(pattern)
                            or lower(coalesce(u.email, '')) like \(pattern)) limit \(Self.countCap + 1)) b) as total
@@ -148,7 +150,7 @@ struct AdminListingStatements {
             select u.* from (
                 select u.* from scim.users s
                 cross join lateral (select * from app.users u where u.tenant_id = s.tenant_id and u.scim_user_id = s.id offset 0) u
-                 where s.tenant_id = \(tenant)
+                 where s.tenant_id = \(tenant) and s.search_text like \(pattern)
                    and (lower(s.user_name) like \(pattern) or lower(s.display_name) like \(pattern))
                 union all
                 select u.* from app.users u

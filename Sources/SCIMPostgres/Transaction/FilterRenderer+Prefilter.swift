@@ -4,7 +4,8 @@ import SCIMCore
 /// deploy/sql): `path=value` tokens every match must carry, or a `path=...text...` line every
 /// match must contain. nil where none can be derived safely: under `or` unless both sides narrow,
 /// under `not`, for numbers and dates (their text is not canonical), for non-ASCII text (PostgreSQL
-/// and Swift might fold its case differently), and for attributes kept in columns of their own.
+/// and Swift might fold its case differently), and for equality on attributes kept in columns of
+/// their own (their b-tree indexes serve it).
 extension FilterRenderer {
     func prefilter(_ filter: ResolvedFilter) -> SQL? {
         switch filter {
@@ -18,7 +19,7 @@ extension FilterRenderer {
             case (nil, nil): return nil
             }
         case .compare(let operand, let op, .text(let value)) where [.co, .sw, .ew].contains(op):
-            guard let base = tokenPath(operand), Self.isASCII(value), !value.isEmpty else { return nil }
+            guard let base = tokenPath(operand) ?? columnLine(operand), Self.isASCII(value), !value.isEmpty else { return nil }
             return Self.containsLine(field: base, op, value)
         case .anyElement(let attribute, let inner):
             // Equality terms inside the brackets narrow through the tokens, substring terms through the text.
@@ -90,6 +91,14 @@ extension FilterRenderer {
         case .id, .created, .lastModified, .element:
             return nil
         }
+    }
+
+    /// The line of `search_text` that repeats a column attribute (the document keeps `userName`,
+    /// `displayName` and `externalId` too): substring filters on them narrow through the one trigram
+    /// index of `search_text`, which spares every create the upkeep of a trigram index per column.
+    private func columnLine(_ operand: FilterOperand) -> String? {
+        guard case .attribute(let attribute) = operand, column(attribute) != nil else { return nil }
+        return attribute.definition.name.lowercased()
     }
 
     /// The token path of an attribute itself, without a sub-attribute.
