@@ -108,7 +108,13 @@ listen_addresses = ''
 unix_socket_directories = '$sock'
 port = $PG_PORT
 max_connections = 200
-shared_buffers = 256MB
+shared_buffers = 512MB
+# A create writes about 14 KB of WAL, most of it whole pages after each checkpoint: compressed
+# pages (27% less WAL, no measurable CPU) and checkpoints every 15 minutes or 4 GB instead of every
+# 5 minutes or 1 GB. Durability is unchanged (fsync and synchronous_commit stay on).
+wal_compression = lz4
+max_wal_size = 4GB
+checkpoint_timeout = 15min
 CONF
     fi
     if ! run_as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
