@@ -30,12 +30,17 @@ struct ApplicationUserNameTests {
         return tenant
     }
 
-    /// Creates a SCIM user and syncs it; answers the sync's result and the SCIM id.
-    static func create(_ owner: PostgresConnection, _ tenant: String, _ name: String, applicationName: String? = nil) throws -> (String, String) {
-        let id = try #require(owner.execute(SQL(unsafeRaw: """
+    /// A SCIM user, not yet synced; answers its id.
+    static func scimUser(_ owner: PostgresConnection, _ tenant: String, _ name: String) throws -> String {
+        try #require(owner.execute(SQL(unsafeRaw: """
             insert into scim.users (tenant_id, user_name, attributes) values ('\(tenant)', '\(name)', jsonb_build_object('userName', '\(name)'))
             returning id
             """))[0, "id"])
+    }
+
+    /// Creates a SCIM user and syncs it; answers the sync's result and the SCIM id.
+    static func create(_ owner: PostgresConnection, _ tenant: String, _ name: String, applicationName: String? = nil) throws -> (String, String) {
+        let id = try scimUser(owner, tenant, name)
         let result = try #require(owner.execute(SQL(unsafeRaw: """
             select app.sync_user('\(tenant)', '\(id)', jsonb_build_object('username', '\(applicationName ?? name)', 'subject', '\(name)'), 'test') as r
             """))[0, "r"])
@@ -88,10 +93,7 @@ struct ApplicationUserNameTests {
                 select '\(crowded)', 'gone' || i || '@example.com', false, now() from generate_series(1, 20000) i
                 """))
             func buffers(_ tenant: String, _ name: String) throws -> Int {
-                let id = try #require(owner.execute(SQL(unsafeRaw: """
-                    insert into scim.users (tenant_id, user_name, attributes) values ('\(tenant)', '\(name)', jsonb_build_object('userName', '\(name)'))
-                    returning id
-                    """))[0, "id"])
+                let id = try Self.scimUser(owner, tenant, name)
                 return try LargeTenantPlanTests.buffers(owner, """
                     select app.sync_user('\(tenant)', '\(id)', jsonb_build_object('username', '\(name)', 'subject', '\(name)'), 'test')
                     """)

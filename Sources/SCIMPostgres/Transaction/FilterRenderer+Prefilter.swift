@@ -98,7 +98,7 @@ extension FilterRenderer {
     /// index of `search_text`, which spares every create the upkeep of a trigram index per column.
     private func columnLine(_ operand: FilterOperand) -> String? {
         guard case .attribute(let attribute) = operand, column(attribute) != nil else { return nil }
-        return attribute.definition.name.lowercased()
+        return elementPath(attribute)
     }
 
     /// The token path of an attribute itself, without a sub-attribute.
