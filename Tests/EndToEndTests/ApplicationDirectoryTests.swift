@@ -411,6 +411,42 @@ struct AdminAPITests {
         }
     }
 
+    @Test("the console's user search finds users by part of the user name or display name, in any case, deprovisioned ones too")
+    func userSearch() async throws {
+        let directory = try await DirectoryTenant.make()
+        let client = directory.tenant.client
+        var ids: [String: String] = [:]
+        for (userName, given, family) in [("ann.quill@contoso.com", "Ann", "Quill"), ("bo.quillon@contoso.com", "Bo", "Quillon"),
+                                          ("cy@contoso.com", "Cy", "Zed"), ("gone@contoso.com", "Dee", "Parted")] {
+            let created = try await client.post("/Users", entraUser(userName, given: given, family: family, department: "Sales"))
+            ids[userName] = try #require(created.object?["id"]?.stringValue, "\(created.text)")
+        }
+        #expect(try await client.delete("/Users/\(try #require(ids["gone@contoso.com"]))").status == 204)
+
+        func usernames(_ query: String) async throws -> (total: Int?, names: [String]) {
+            let page = try await directory.expect(200, "GET", "/users?\(query)")
+            let names = (page["items"]?.arrayValue ?? []).compactMap { $0.objectValue?["username"]?.stringValue }
+            return (page["totalResults"]?.intValue, names)
+        }
+        let byDisplayName = try await usernames("text=QUILL")
+        #expect(byDisplayName.total == 2)
+        #expect(byDisplayName.names == ["ann.quill@contoso.com", "bo.quillon@contoso.com"])
+        #expect(try await usernames("text=quillon").names == ["bo.quillon@contoso.com"], "display name \"Bo Quillon\" and user name both hold it")
+        #expect(try await usernames("text=y%40contoso").names == ["cy@contoso.com"], "part of the user name")
+        #expect(try await usernames("text=Cy%20Zed").names == ["cy@contoso.com"], "the display name, across its space")
+        let deprovisioned = try await directory.expect(200, "GET", "/users?text=gone%40")["items"]?.arrayValue ?? []
+        #expect(deprovisioned.count == 1, "a deleted SCIM user's application user is still found")
+        #expect(deprovisioned.first?.objectValue?["username"]?.stringValue == "gone@contoso.com")
+        #expect(deprovisioned.first?.objectValue?["scimUserId"] == .null)
+        #expect(deprovisioned.first?.objectValue?["deprovisionedAt"]?.stringValue != nil)
+        #expect(try await usernames("text=quill&startIndex=2&count=1") == (2, ["bo.quillon@contoso.com"]))
+        // LIKE's wildcards are text to search for, not patterns.
+        #expect(try await usernames("text=%25").total == 0)
+        #expect(try await usernames("text=_").total == 0)
+        #expect(try await usernames("text=nobody-has-this").total == 0)
+        #expect(try await usernames("").total == 4)
+    }
+
     @Test("the log is filtered by status, resource and text, and paged")
     func logFilters() async throws {
         let directory = try await DirectoryTenant.make()

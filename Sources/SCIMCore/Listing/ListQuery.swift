@@ -60,11 +60,6 @@ public struct SortOrder: Sendable, Equatable {
     public var attribute: AttributePath
     public var descending: Bool
 
-    public init(attribute: AttributePath, descending: Bool) {
-        self.attribute = attribute
-        self.descending = descending
-    }
-
     public init?(sortBy: String?, sortOrder: String?) throws(SCIMError) {
         guard let sortBy, !sortBy.trimmingSpaces.isEmpty else { return nil }
         let path = try FilterParser.parsePatchPath(sortBy)
