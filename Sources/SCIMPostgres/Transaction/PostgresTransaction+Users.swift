@@ -4,9 +4,9 @@ import SCIMCore
 extension PostgresTransaction {
     func insertUser(_ user: UserWrite) throws(SCIMError) -> StoredResource {
         let rows = try query(withDirectorySync(user, """
-            insert into scim.users as r (tenant_id, user_name, external_id, display_name, active, attributes)
+            insert into scim.users as r (tenant_id, user_name, external_id, display_name, active, attributes, search_text, search_keys)
             values (\(tenant), \(user.userName), \(user.externalId), \(user.displayName), \(user.active),
-                    \(user.attributes.jsonText)::jsonb)
+                    \(user.attributes.jsonText)::jsonb, \(Self.searchColumns(user)))
             returning \(Self.userColumns(Self.newUserFields))
             """))
         return try resource(rows, 0, .user)
@@ -48,11 +48,17 @@ extension PostgresTransaction {
         let rows = try query(withDirectorySync(user, """
             update scim.users r set user_name = \(user.userName), external_id = \(user.externalId),
                 display_name = \(user.displayName), active = \(user.active), attributes = \(user.attributes.jsonText)::jsonb,
-                \(Self.nextVersion)
+                (search_text, search_keys) = (\(Self.searchColumns(user))), \(Self.nextVersion)
             where r.tenant_id = \(tenant) and r.id = \(id)::uuid
             returning \(Self.userColumns)
             """))
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .user)
+    }
+
+    /// The search columns' values (SearchColumns), lowered by the database.
+    static func searchColumns(_ user: UserWrite) -> SQL {
+        let search = SearchColumns(user.attributes)
+        return "lower(\(search.text)), lower(\(search.keysLiteral))::text[]"
     }
 
     /// The write, and in the same statement the application user's sync: `app.sync_user` is
