@@ -78,6 +78,41 @@ struct ApplicationUserNameTests {
         }
     }
 
+    @Test("a user skipped while already in a mapped group gets the group's role, and its error resolved, once its name is free")
+    func skippedMemberGetsItsRolesLater() throws {
+        try Self.withOwner { owner in
+            let tenant = try Self.tenant(owner, users: 0)
+            _ = try Self.create(owner, tenant, "alice@example.com")
+            try owner.execute(SQL(unsafeRaw: """
+                with role as (insert into app.roles (tenant_id, name) values ('\(tenant)', 'Editor') returning id)
+                insert into scim.group_role_mappings (tenant_id, match_by, match_value, role_id)
+                select '\(tenant)', 'displayName', 'Editors', id from role
+                """))
+            let group = try #require(owner.execute(SQL(unsafeRaw: """
+                insert into scim.groups (tenant_id, display_name) values ('\(tenant)', 'Editors') returning id
+                """))[0, "id"])
+            let (clash, bob) = try Self.create(owner, tenant, "bob@example.com", applicationName: "alice@example.com")
+            #expect(clash == "skipped")
+            try owner.execute(SQL(unsafeRaw: "insert into scim.group_members (tenant_id, group_id, member_id) values ('\(tenant)', '\(group)', '\(bob)')"))
+
+            let synced = try owner.execute(SQL(unsafeRaw: """
+                select app.sync_user('\(tenant)', '\(bob)', jsonb_build_object('username', 'bob@example.com', 'subject', 'bob'), 'test') as r
+                """))[0, "r"]
+            #expect(synced == "created")
+            let roles = try owner.execute(SQL(unsafeRaw: """
+                select string_agg(r.name || '<-' || a.source, ',') as roles from app.users u
+                join app.role_assignments a on a.tenant_id = u.tenant_id and a.user_id = u.id
+                join app.roles r on r.tenant_id = a.tenant_id and r.id = a.role_id
+                where u.tenant_id = '\(tenant)' and u.scim_user_id = '\(bob)'
+                """))[0, "roles"]
+            #expect(roles == "Editor<-group")
+            let open = try owner.execute(SQL(unsafeRaw: """
+                select count(*) as n from scim.provisioning_errors where tenant_id = '\(tenant)' and resource_id = '\(bob)' and resolved_at is null
+                """))[0, "n"]
+            #expect(open == "0", "the username error is resolved by the sync that succeeded")
+        }
+    }
+
     @Test("a create's sync reads as much beside 20,000 deprovisioned users as beside none")
     func deprovisionedUsersCostNothing() throws {
         try Self.withOwner { owner in
