@@ -47,7 +47,7 @@ struct GroupEndpoints: ResourceEndpoints {
         if !members.isEmpty {
             _ = try context.transaction.addMembers(groupId: id, memberIds: members)
         }
-        _ = try context.transaction.touchGroup(id: id)
+        try context.transaction.touchGroup(id: id)
         return try answer(id, context, status: 200, projection: try support.projection(context))
     }
 
@@ -86,7 +86,7 @@ struct GroupEndpoints: ResourceEndpoints {
         if group.attributes != current.attributes {
             guard try context.transaction.updateGroup(id: id, group) != nil else { throw support.notFound(id) }
         } else if membersChanged {
-            _ = try context.transaction.touchGroup(id: id)
+            try context.transaction.touchGroup(id: id)
         }
         let wantsBody = context.request.queryValue("attributes") != nil || context.request.queryValue("excludedAttributes") != nil
         guard wantsBody else { return HTTPResponse(status: 204) }

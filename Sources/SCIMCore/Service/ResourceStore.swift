@@ -226,6 +226,8 @@ public protocol StoreTransaction {
     /// Runs `body` in a savepoint: when it throws, what it wrote is undone and the transaction goes on.
     func withSavepoint<T>(_ body: () throws(SCIMError) -> T) throws(SCIMError) -> T
 
-    /// Records a change to the group (version and lastModified), after its members changed.
-    func touchGroup(id: String) throws(SCIMError) -> StoredResource?
+    /// Records a change to the group (version and lastModified), after its members changed. The
+    /// group is locked already; nothing waits for the answer, so a store may send it with its next
+    /// statement (the commit at the latest), whose failure its failure then is.
+    func touchGroup(id: String) throws(SCIMError)
 }

@@ -63,13 +63,8 @@ extension PostgresTransaction {
         return rows.rows.isEmpty ? nil : try resource(rows, 0, .group)
     }
 
-    func touchGroup(id: String) throws(SCIMError) -> StoredResource? {
-        let rows = try query("""
-            update scim.groups r set \(Self.nextVersion)
-            where r.tenant_id = \(tenant) and r.id = \(id)::uuid
-            returning \(Self.groupColumns)
-            """)
-        return rows.rows.isEmpty ? nil : try resource(rows, 0, .group)
+    func touchGroup(id: String) throws(SCIMError) {
+        try sendWithNextRoundTrip("update scim.groups r set \(Self.nextVersion) where r.tenant_id = \(tenant) and r.id = \(id)::uuid")
     }
 
     func deleteGroup(id: String) throws(SCIMError) -> Bool {
@@ -90,7 +85,8 @@ extension PostgresTransaction {
                   select m.member_id from scim.group_members m where m.tenant_id = \(tenant) and m.group_id = \(groupId)::uuid))
               """
             : "u.scim_user_id = any(\(Self.uuidArray(ids))::uuid[])"
-        try query("""
+        // The locks are taken by the round trip of the change itself: nothing waits for them alone.
+        try sendWithNextRoundTrip("""
             select 1 from app.users u
              where u.tenant_id = \(tenant) and \(members)
              order by u.id

@@ -35,6 +35,8 @@ final class PostgresTransaction: StoreTransaction {
     private var prelude: [PostgresConnection.PipelineStatement] = []
     /// Statements that need no answer before the commit (the log row), sent with it.
     private var pendingBeforeCommit: [PostgresConnection.PipelineStatement] = []
+    /// Statements of the transaction's own work in `prelude`, waiting for the next round trip.
+    private var deferredStatements = 0
     private var roundTrips = 0
 
     /// Keys verified lately (nil: none are remembered).
@@ -110,13 +112,13 @@ final class PostgresTransaction: StoreTransaction {
         pendingBeforeCommit = []
         switch extent {
         case .wholeRequest:
-            if roundTrips == 0 && tail.isEmpty {
+            if roundTrips == 0 && tail.isEmpty && deferredStatements == 0 {
                 prelude = []
                 return
             }
             try send(tail + [.plain("commit")])
         case .eachRoundTrip:
-            if !tail.isEmpty { try send(tail) }
+            if !tail.isEmpty || deferredStatements > 0 { try send(tail) }
         }
     }
 
@@ -137,6 +139,7 @@ final class PostgresTransaction: StoreTransaction {
         if disagreedKeyCheck != nil { throw Self.keyRefused }
         var pipeline = extent == .eachRoundTrip ? roundTripOpening + prelude : prelude
         prelude = []
+        deferredStatements = 0
         let keyCheck = pendingKeyCheck
         pendingKeyCheck = nil
         if let keyCheck { pipeline.append(.bound(keyCheck.statement, prepared: true)) }
@@ -203,6 +206,15 @@ final class PostgresTransaction: StoreTransaction {
         }
         // scim.record_write turns its own failure into a warning, so it needs no answer before the commit.
         sendWithCommit(ProvisioningLogStatement.call("scim.record_write", entry))
+    }
+
+    /// A statement of the work whose answer nothing waits for (a lock, a version bump): it goes in
+    /// front of the next round trip's own statements, the commit's at the latest, and fails that
+    /// round trip when it fails. One round trip fewer for each.
+    func sendWithNextRoundTrip(_ sql: SQL) throws(SCIMError) {
+        try keepToDeadline()
+        prelude.append(.bound(sql, prepared: true))
+        deferredStatements += 1
     }
 
     /// A statement whose answer nobody waits for, sent with the commit (the log row, read counts, a
