@@ -116,13 +116,13 @@ extension FilterRenderer {
 
     static func isASCII(_ text: String) -> Bool { text.utf8.allSatisfy { $0 < 0x80 } }
 
-    /// `path=value`, cut to 200 characters as scim.search_keys does.
+    /// `path=value`, cut as a search key is (SearchColumns.cut).
     static func token(_ path: String, _ value: String) -> String {
-        String(String.UnicodeScalarView("\(path)=\(value)".unicodeScalars.prefix(200)))
+        SearchColumns.cut("\(path)=\(value)")
     }
 
     static func carries(_ tokens: [String]) -> SQL {
-        "(r.search_keys @> \("{" + tokens.map(arrayElement).joined(separator: ",") + "}")::text[])"
+        "(r.search_keys @> \(textArrayLiteral(tokens))::text[])"
     }
 
     static func containsLine(field: String, _ op: CompareOperator, _ value: String) -> SQL {
@@ -131,8 +131,13 @@ extension FilterRenderer {
         return "(r.search_text like \(pattern) escape '\\')"
     }
 
+    /// A text[] literal of these elements, each quoted.
+    static func textArrayLiteral(_ elements: [String]) -> String {
+        "{" + elements.map(arrayElement).joined(separator: ",") + "}"
+    }
+
     /// One element of a text[] literal, quoted.
-    static func arrayElement(_ text: String) -> String {
+    private static func arrayElement(_ text: String) -> String {
         var quoted = "\""
         for character in text {
             if character == "\\" || character == "\"" { quoted.append("\\") }

@@ -36,7 +36,7 @@ extension PostgresTransaction {
         if let keys = fields.keys {
             columns = columns + """
                 (select coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) from jsonb_each(r.attributes) e
-                  where e.key = any(\("{" + keys.map(FilterRenderer.arrayElement).joined(separator: ",") + "}")::text[]))::text as attributes
+                  where e.key = any(\(FilterRenderer.textArrayLiteral(keys))::text[]))::text as attributes
                 """
         } else {
             columns = columns + "r.attributes::text as attributes"

@@ -30,9 +30,7 @@ struct SearchColumns {
     var text: String { lines.joined(separator: "\n") }
 
     /// `search_keys` as a text[] literal, for the statement to lower.
-    var keysLiteral: String {
-        "{" + keys.map(FilterRenderer.arrayElement).joined(separator: ",") + "}"
-    }
+    var keysLiteral: String { FilterRenderer.textArrayLiteral(keys) }
 
     private mutating func walk(_ value: JSONValue, path: String, depth: Int) {
         addKey(path)
