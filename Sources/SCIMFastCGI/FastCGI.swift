@@ -64,7 +64,15 @@ final class FastCGIRequestSlot {
     /// non-blocking and another worker took it) or accept failed.
     func accept() -> Bool { FCGX_Accept_r(request) >= 0 }
 
-    func finish() { FCGX_Finish_r(request) }
+    /// Ends the request. libfcgi's own close shuts the sending side and then waits for nginx to
+    /// close first, so a TCP peer still sending is not answered with a reset: the worker sleeps
+    /// until nginx has been scheduled, once a request. Once the request's input has been read to
+    /// its end nginx sends nothing more and a plain close loses nothing; a request whose body was
+    /// left unread (a 413) still gets libfcgi's draining close.
+    func finish() {
+        if FCGX_GetChar(request.pointee.in) == EOF { request.pointee.detached = 1 }
+        FCGX_Finish_r(request)
+    }
 
     func parameter(_ name: String) -> String? {
         guard let value = FCGX_GetParam(name, request.pointee.envp) else { return nil }
