@@ -97,8 +97,17 @@ public final class PostgresConnection {
     static let randomPageCost = "1.1"
 
     /// The settings each session (or, behind a transaction pooler, each transaction) runs with.
+    /// Generic plans only (`plan_cache_mode`): a plan for the values at hand estimates a tenant
+    /// from the statistics' most common values, which know nothing of a tenant that arrived since
+    /// the last ANALYZE, so every statement of a new tenant's initial sync was planned for an
+    /// empty tenant (a membership removal walked all the tenant's memberships through an index
+    /// that starts with tenant_id), and PostgreSQL, finding those plans cheap, kept planning that
+    /// way. A generic plan takes a tenant as 1/n of the table (migration 20261130001400) and uses
+    /// the keys: overlapping 20-member PATCHes right after an Entra-shaped cycle, 179-892 -> 923-989
+    /// a second in four alternating runs.
     var sessionSettings: [(name: String, value: String)] {
-        [("random_page_cost", Self.randomPageCost)] + (statementTimeoutMilliseconds.map { [("statement_timeout", "\($0)")] } ?? [])
+        [("random_page_cost", Self.randomPageCost), ("plan_cache_mode", "force_generic_plan")]
+            + (statementTimeoutMilliseconds.map { [("statement_timeout", "\($0)")] } ?? [])
     }
 
     /// What opens a transaction: with a transaction pooler, the session's settings ride in it.

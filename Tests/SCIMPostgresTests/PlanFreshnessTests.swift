@@ -11,10 +11,11 @@ struct PlanFreshnessTests {
         try connection.execute(SQL(unsafeRaw: "select current_setting('\(name)') as value"))[0, "value"]
     }
 
-    @Test("a session prices a page read at 1.1, and so does each transaction behind a transaction pooler (with its statement timeout)")
+    @Test("a session prices a page read at 1.1 and plans generically, and so does each transaction behind a transaction pooler (with its statement timeout)")
     func pageCostInEverySession() throws {
         let session = try TestDatabase.responderConnection()
         #expect(try Self.setting(session, "random_page_cost") == "1.1")
+        #expect(try Self.setting(session, "plan_cache_mode") == "force_generic_plan")
 
         let url = try #require(TestDatabase.url)
         let pooled = PostgresConnection(conninfo: url, pooling: .transaction, usePreparedStatements: false, statementTimeoutMilliseconds: 4_321)
@@ -23,6 +24,7 @@ struct PlanFreshnessTests {
         #expect(serverDefault != "1.1", "nothing rides in the session itself")
         for statement in pooled.beginStatements { try pooled.executeScript(statement) }
         #expect(try Self.setting(pooled, "random_page_cost") == "1.1")
+        #expect(try Self.setting(pooled, "plan_cache_mode") == "force_generic_plan")
         #expect(try Self.setting(pooled, "statement_timeout") == "4321ms")
         try pooled.executeScript("rollback")
         #expect(try Self.setting(pooled, "random_page_cost") == serverDefault, "the transaction's settings end with it")
@@ -41,7 +43,7 @@ struct PlanFreshnessTests {
         try connection.executeScript("create temporary table plan_growth (id integer primary key, value text); analyze plan_growth")
         let text = "select value from plan_growth where id = $1"
         let statement = PostgresConnection.PipelineStatement.bound("select value from plan_growth where id = \(1)", prepared: true)
-        // Planned for its values five times, then generically while the table is empty.
+        // Planned generically while the table is empty.
         for _ in 0..<8 { _ = try connection.runPipeline([statement]) }
         #expect(try Self.plan(connection, text).contains("Seq Scan"), "an empty table is read whole")
 
