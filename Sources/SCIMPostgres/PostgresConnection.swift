@@ -92,8 +92,8 @@ public final class PostgresConnection {
     /// group read by id went through any index that starts with tenant_id. Every statement here
     /// reads rows by key from tables the server keeps in memory, where an index probe costs about
     /// what a sequential page costs: 1.1, as PostgreSQL's documentation suggests for data that
-    /// fits in RAM or sits on solid-state storage. Overlapping 20-member PATCHes on a fresh
-    /// database: 475 -> 886 a second.
+    /// fits in RAM or sits on solid-state storage. Overlapping 20-member PATCHes in a tenant of
+    /// 20,000 users, three alternating rounds: 490 -> 735 a second.
     static let randomPageCost = "1.1"
 
     /// The settings each session (or, behind a transaction pooler, each transaction) runs with.
@@ -310,7 +310,10 @@ public final class PostgresConnection {
             close()
             throw lost ?? PostgresError(kind: .connection, message: "the connection broke in a pipeline")
         }
-        if forgetsPlans { outcomes.removeFirst() }
+        if forgetsPlans, case .failed(let failure) = outcomes.removeFirst(), !outcomes.isEmpty {
+            // What the caller sent was skipped for it: the caller hears why.
+            outcomes[0] = .failed(failure)
+        }
         for case .failed(let failure) in outcomes where failure.isConnectionFailure {
             close()
             break

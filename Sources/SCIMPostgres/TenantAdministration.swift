@@ -59,9 +59,6 @@ public struct TenantAdministration {
                 )
                 select \(Self.tenantColumns), (select count(*) from mappings) as default_mappings from created
                 """)
-            // The planner's idea of a tenant's share of each table follows the number of tenants
-            // (migration 20261130001400). Only statistics: a failure here leaves the tenant made.
-            _ = try? connection.execute("select scim.fit_tenant_statistics()")
             return tenant(rows, 0)
         } catch where error.sqlState?.isRefusedValue == true {
             throw .invalid(DatabaseErrorMapping.scimError(error, committing: false).detail)
