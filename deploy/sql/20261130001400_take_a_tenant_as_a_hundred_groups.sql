@@ -13,6 +13,11 @@
 -- is taken as one tenant's. The keyed index wins at every size. The large tables keep the
 -- hundredth of 20261130000600. Planner statistics only (ANALYZE keeps the number;
 -- select attoptions from pg_attribute where attname = 'tenant_id' shows it).
+drop function if exists scim.fit_tenant_statistics();
 alter table scim.groups alter column tenant_id set (n_distinct = -0.01);
 alter table scim.group_role_mappings alter column tenant_id set (n_distinct = -0.01);
-analyze scim.groups, scim.group_role_mappings;
+alter table scim.users alter column tenant_id set (n_distinct = 100);
+alter table scim.group_members alter column tenant_id set (n_distinct = 100);
+alter table app.users alter column tenant_id set (n_distinct = 100);
+alter table app.role_assignments alter column tenant_id set (n_distinct = 100);
+analyze scim.users, scim.groups, scim.group_members, scim.group_role_mappings, app.users, app.role_assignments;
