@@ -134,12 +134,17 @@ public final class PostgresConnection {
 
     public func connect() throws(PostgresError) {
         close()
-        // A bounded connect timeout, so a request that arrives while the database is down fails fast.
-        var keys = ["dbname", "connect_timeout", "application_name"]
-        var values = [conninfo, "3", "scim-server"]
-        if pooling == .session, !conninfo.contains("options") {
+        // libpq keeps the last value of a repeated keyword: the defaults come first, so the URL's own
+        // connect_timeout and application_name win. A bounded connect timeout, so a request that
+        // arrives while the database is down fails fast.
+        var keys = ["connect_timeout", "application_name", "dbname"]
+        var values = ["3", "scim-server", conninfo]
+        if pooling == .session {
+            // The URL's own options (a DBA's search_path, say) come after the session settings,
+            // so both hold and the DBA's value wins where they name the same setting.
             keys.append("options")
-            values.append(sessionSettings.map { "-c \($0.name)=\($0.value)" }.joined(separator: " "))
+            values.append((sessionSettings.map { "-c \($0.name)=\($0.value)" } + [Self.options(in: conninfo)].compactMap { $0 })
+                .joined(separator: " "))
         }
         let connection: OpaquePointer? = withCStrings(keys) { keyPointers in
             withCStrings(values) { valuePointers in
@@ -156,6 +161,21 @@ public final class PostgresConnection {
         preparedNames = [:]
         plansMadeSince = monotonicNanoseconds()
         generation += 1
+    }
+
+    /// The `options` a connection string or URL carries, as libpq reads it (percent-decoded).
+    static func options(in conninfo: String) -> String? {
+        guard let parsed = PQconninfoParse(conninfo, nil) else { return nil }
+        defer { PQconninfoFree(parsed) }
+        var option = parsed
+        while let keyword = option.pointee.keyword {
+            if String(cString: keyword) == "options", let value = option.pointee.val {
+                let text = String(cString: value)
+                return text.isEmpty ? nil : text
+            }
+            option += 1
+        }
+        return nil
     }
 
     public func close() {

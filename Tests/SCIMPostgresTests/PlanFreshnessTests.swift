@@ -30,6 +30,30 @@ struct PlanFreshnessTests {
         #expect(try Self.setting(pooled, "random_page_cost") == serverDefault, "the transaction's settings end with it")
     }
 
+    @Test("a database URL's own options and application name are kept beside the session settings, and win where they clash")
+    func urlOptionsAreKept() throws {
+        let url = try #require(TestDatabase.url)
+        func connection(options: String) throws -> PostgresConnection {
+            let encoded = try #require(options.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
+            let separator = url.contains("?") ? "&" : "?"
+            let withOptions = url.hasPrefix("postgres")
+                ? url + separator + "options=" + encoded + "&application_name=dba-chosen"
+                : url + " options='\(options)' application_name=dba-chosen"
+            let connection = PostgresConnection(conninfo: withOptions, statementTimeoutMilliseconds: 4_321)
+            try connection.connect()
+            return connection
+        }
+        let beside = try connection(options: "-c work_mem=7MB")
+        #expect(try Self.setting(beside, "work_mem") == "7MB")
+        #expect(try Self.setting(beside, "random_page_cost") == "1.1")
+        #expect(try Self.setting(beside, "plan_cache_mode") == "force_generic_plan")
+        #expect(try Self.setting(beside, "statement_timeout") == "4321ms", "a URL with options keeps the statement timeout")
+        #expect(try Self.setting(beside, "application_name") == "dba-chosen")
+        let overriding = try connection(options: "-c random_page_cost=2")
+        #expect(try Self.setting(overriding, "random_page_cost") == "2", "the DBA's value wins")
+        #expect(PostgresConnection.options(in: "host=/tmp dbname=x") == nil)
+    }
+
     /// The plan the connection's prepared statement `text` runs on now.
     static func plan(_ connection: PostgresConnection, _ text: String) throws -> String {
         let name = try #require(connection.execute(SQL(unsafeRaw: "select name from pg_prepared_statements where statement = '\(text)'"))[0, "name"])
