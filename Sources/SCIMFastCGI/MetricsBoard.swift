@@ -241,6 +241,8 @@ public final class MetricsBoard: OperationalCounters, @unchecked Sendable {
                 [("", .fairShareRefusal)])
         counter("scim_reapply_batches_total", "Batches of mapping re-apply jobs done by idle workers.", [("", .reapplyBatch)])
         counter("scim_log_maintenance_runs_total", "Runs of the provisioning log's maintenance done by these workers.", [("", .logMaintenance)])
+        counter("scim_growing_tables_analyzed_total", "Times these workers had directory tables analyzed that grew faster than autovacuum looks.",
+                [("", .tablesAnalyzed)])
         var busy = 0
         for position in 0..<workerCapacity where words[busyBase + position].load(ordering: .relaxed) != 0 { busy += 1 }
         out += "# HELP scim_workers_busy Workers serving a request now (this one included).\n# TYPE scim_workers_busy gauge\n"

@@ -30,8 +30,9 @@ public struct WorkerLoop {
 
     static let drainNanoseconds: Int64 = 1_000_000_000
 
-    /// `idle` runs whenever a quarter second passes without a request (background work).
-    public func run(_ handler: Handler, idle: () -> Void = {}) -> Int32 {
+    /// `idle` runs whenever a quarter second passes without a request (background work);
+    /// `answered` after each request's answer has gone to nginx (work no request should wait for).
+    public func run(_ handler: Handler, idle: () -> Void = {}, answered: () -> Void = {}) -> Int32 {
         let flags = fcntl(listenFD, F_GETFL)
         _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
         var stopSignals = sigset_t()
@@ -60,6 +61,7 @@ public struct WorkerLoop {
             if let since = stoppingSince, monotonicNanoseconds() - since > Self.drainNanoseconds { return 0 }
             if fds[0].revents & Int16(POLLIN) != 0, slot.accept() {
                 serve(slot, handler)
+                answered()
                 continue
             }
             if stoppingSince != nil { return 0 }

@@ -126,6 +126,7 @@ struct SCIMResponder: ParsableCommand {
             let console = ConsoleApp(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix,
                                      now: { Double(time(nil)) })
             let idleWork = IdleWork(store: store, logger: logger, clock: clock)
+            let statistics = GrowingTableStatistics(store: store, logger: logger, clock: clock)
             let status = WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger, metrics: metrics, position: position).run({ request in
                 if request.path == "/metrics" { return MetricsEndpoint.response(request, metrics) }
                 store.deadline = RequestDeadline(seconds: deadlineSeconds, clock: clock)
@@ -140,6 +141,7 @@ struct SCIMResponder: ParsableCommand {
                 } else {
                     response = service.handle(request)
                 }
+                statistics.answered(method: request.method, status: response.status)
                 let elapsedMilliseconds = Double(clock.now() - started) / 1_000_000
                 if slowRequestMilliseconds > 0, elapsedMilliseconds >= Double(slowRequestMilliseconds) {
                     logger.warning("slow request", metadata: ["duration_ms": "\((elapsedMilliseconds * 10).rounded() / 10)",
@@ -148,7 +150,10 @@ struct SCIMResponder: ParsableCommand {
                 return response
             }, idle: {
                 service.flushReadCounts()
+                statistics.lookIfDue()
                 idleWork.run()
+            }, answered: {
+                statistics.lookIfDue()
             })
             // Counted reads not written yet go before the worker does.
             service.flushReadCounts()

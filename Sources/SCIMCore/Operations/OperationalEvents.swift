@@ -21,6 +21,8 @@ public enum OperationalEvent: Int, CaseIterable, Sendable {
     case reapplyBatch
     /// The provisioning log's maintenance run by this deployment's workers.
     case logMaintenance
+    /// Directory tables analyzed because they grew faster than autovacuum looks (a first sync).
+    case tablesAnalyzed
 }
 
 /// Where those events are counted: the workers' shared metrics board in the responder.
