@@ -2,9 +2,9 @@ import Logging
 import SCIMCore
 
 /// Keeps the planner's picture of the directory tables up with a first sync, which fills them
-/// faster than autovacuum looks (migration 20261130001500): after answering 100 writes, a worker
-/// asks the database, at most every 2 seconds, to analyze the tables that changed by more than 500
-/// rows and a tenth since their last ANALYZE. Asked after the answer is sent, so no request waits.
+/// faster than autovacuum looks (migrations 20261130001500 and 1700): after answering 100 writes, a
+/// worker asks the database, at most every 2 seconds, to analyze the tables that grew by more than
+/// 20 rows and a tenth since their last ANALYZE. Asked after the answer is sent, so no request waits.
 public final class GrowingTableStatistics {
     static let lookNanoseconds: Int64 = 2_000_000_000
     static let afterFailureNanoseconds: Int64 = 60_000_000_000
