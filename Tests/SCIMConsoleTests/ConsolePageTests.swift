@@ -19,6 +19,8 @@ let user = ConsoleUser(id: "u1", email: "ann@example.com", tenantSlug: "acme", c
         #expect(chart.bars[2].failuresHeight == chart.bars[2].requestsHeight)
         #expect(chart.bars.allSatisfy { $0.requestsY + $0.requestsHeight == ActivityChart.baseline })
         #expect(chart.summary == "150 requests, 105 failed, in the last 3 hours")
+        let one = ActivityChart([ActivitySummary.Hour(start: "2026-11-29T10:00Z", requests: 1, failures: 0)])
+        #expect(one.summary == "1 request, 0 failed, in the last 1 hour")
     }
 
     @Test("keys: status, scope words and the warning 14 days before expiry")

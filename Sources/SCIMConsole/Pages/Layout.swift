@@ -64,4 +64,9 @@ enum ConsoleFormat {
         let rest = text.dropFirst(16).drop { $0 == ":" || $0.isNumber || $0 == "." }
         return rest.isEmpty || rest.hasPrefix("+00") || rest.hasPrefix("Z") ? minute + " UTC" : minute + " (UTC" + rest + ")"
     }
+
+    /// `1 request`, `2 requests`: nouns whose plural takes an s.
+    static func count(_ number: Int, _ noun: String) -> String {
+        "\(number) \(noun)\(number == 1 ? "" : "s")"
+    }
 }

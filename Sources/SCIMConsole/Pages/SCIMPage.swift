@@ -75,13 +75,13 @@ struct ActivityChart {
             return Bar(x: index * slot + 2, width: max(1, slot - 4),
                        requestsY: Self.baseline - requestsHeight, requestsHeight: requestsHeight,
                        failuresY: Self.baseline - failuresHeight, failuresHeight: failuresHeight,
-                       label: "\(ConsoleFormat.time(hour.start)): \(hour.requests) requests, \(hour.failures) failed")
+                       label: "\(ConsoleFormat.time(hour.start)): \(ConsoleFormat.count(hour.requests, "request")), \(hour.failures) failed")
         }
         self.maximum = maximum
         firstHour = hours.first.map { ConsoleFormat.time($0.start) } ?? ""
         lastHour = hours.last.map { ConsoleFormat.time($0.start) } ?? ""
         let total = hours.reduce(0) { $0 + $1.requests }
         let failed = hours.reduce(0) { $0 + $1.failures }
-        summary = "\(total) requests, \(failed) failed, in the last \(hours.count) hours"
+        summary = "\(ConsoleFormat.count(total, "request")), \(failed) failed, in the last \(ConsoleFormat.count(hours.count, "hour"))"
     }
 }
