@@ -314,6 +314,32 @@ struct ApplicationDirectoryTests {
             #expect(try await directory.roles(userId) == [])
         }
     }
+
+    @Test("a membership added while its user is deactivated, at once or before, grants no role; reactivation grants it")
+    func membershipRacingDeactivation() async throws {
+        let directory = try await DirectoryTenant.make()
+        let client = directory.tenant.client
+        let editors = try await directory.createGroup("Editors")
+        let setActive: @Sendable (String, Bool) async throws -> Int = { user, flag in
+            try await client.patch("/Users/\(user)", #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":\#(flag)}]}"#).status
+        }
+        for round in 0..<8 {
+            let (userId, _) = try await client.createUser("deactivated\(round)@contoso.com")
+            async let added = directory.patchMembers(editors, "add", userId)
+            async let deactivated = setActive(userId, false)
+            #expect(try await [added, deactivated] == [204, 200])
+            #expect(try await directory.roles(userId) == [], "round \(round): an inactive member holds no group role")
+            #expect(try await setActive(userId, true) == 200)
+            #expect(try await directory.roles(userId) == ["Editor<-Editors"])
+        }
+        let (late, _) = try await client.createUser("inactive-first@contoso.com")
+        #expect(try await setActive(late, false) == 200)
+        #expect(try await directory.patchMembers(editors, "add", late) == 204)
+        #expect(try await directory.roles(late) == [])
+        #expect(try await directory.patchMembers(editors, "remove", late) == 204)
+        #expect(try await setActive(late, true) == 200)
+        #expect(try await directory.roles(late) == [], "removed before reactivation: nothing to grant")
+    }
 }
 
 @Suite("Admin API: keys, scopes and settings", .enabled(if: Stack.available))

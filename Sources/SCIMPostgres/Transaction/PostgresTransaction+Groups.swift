@@ -98,14 +98,20 @@ extension PostgresTransaction {
         guard !memberIds.isEmpty else { return 0 }
         let invalid = memberIds.filter { !ResourceID.isValid($0) }
         guard invalid.isEmpty else { throw Self.unknownMembers(invalid) }
+        // Users looked up by key; groups only when some id is not a user's (Entra's members are
+        // users), since a generic plan reads the tenant's groups to find a few of them.
+        let ids = Self.uuidArray(memberIds)
         let rows = try query("""
-            with wanted as (select distinct unnest(\(Self.uuidArray(memberIds))::uuid[]) as id),
+            with wanted as (select distinct unnest(\(ids)::uuid[]) as id),
+            users as (
+                select u.id from scim.users u where u.tenant_id = \(tenant) and u.id = any(\(ids)::uuid[])
+            ),
             found as (
-                select u.id, 'User' as member_type from scim.users u join wanted w on w.id = u.id
-                where u.tenant_id = \(tenant)
+                select id, 'User' as member_type from users
                 union all
-                select g.id, 'Group' from scim.groups g join wanted w on w.id = g.id
-                where g.tenant_id = \(tenant)
+                select g.id, 'Group' from scim.groups g
+                where (select count(*) from users) < (select count(*) from wanted)
+                  and g.tenant_id = \(tenant) and g.id = any(\(ids)::uuid[])
             ),
             added as (
                 insert into scim.group_members (tenant_id, group_id, member_id, member_type)
