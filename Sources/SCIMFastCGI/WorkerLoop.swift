@@ -1,3 +1,4 @@
+import CFastCGI
 import Logging
 import SCIMCore
 #if canImport(Glibc)
@@ -42,12 +43,16 @@ public struct WorkerLoop {
         sigprocmask(SIG_BLOCK, &stopSignals, nil)
         let slot = FastCGIRequestSlot(listenFD: listenFD)
         var stoppingSince: Int64?
-        var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
+        guard let readiness = ListenReadiness(listenFD: listenFD) else {
+            logger.critical("epoll failed", metadata: ["errno": "\(errno)"])
+            return 1
+        }
+        defer { readiness.close() }
         while true {
-            let ready = poll(&fds, 1, stoppingSince != nil ? 0 : 250)
+            let ready = readiness.wait(milliseconds: stoppingSince != nil ? 0 : 250)
             if ready < 0 {
                 if errno == EINTR { continue }
-                logger.critical("poll failed", metadata: ["errno": "\(errno)"])
+                logger.critical("epoll_wait failed", metadata: ["errno": "\(errno)"])
                 return 1
             }
             if stoppingSince == nil {
@@ -59,7 +64,7 @@ public struct WorkerLoop {
             // outlives it (systemd's socket unit, the supervisor's fresh workers after SIGHUP) keeps
             // the rest queued for the next, and a steady load cannot hold the stop off for ever.
             if let since = stoppingSince, monotonicNanoseconds() - since > Self.drainNanoseconds { return 0 }
-            if fds[0].revents & Int16(POLLIN) != 0, slot.accept() {
+            if ready > 0, slot.accept() {
                 serve(slot, handler)
                 answered()
                 continue
@@ -145,4 +150,31 @@ enum RequestID {
 
 extension String {
     var replacingUnderscores: String { String(map { $0 == "_" ? "-" : $0 }) }
+}
+
+/// Waits for a connection on the listening socket that the workers share. With epoll's exclusive
+/// wake-up a connection wakes one idle worker, where poll(2) woke every idle worker and all but
+/// one found nothing to accept.
+struct ListenReadiness {
+    let epollFD: Int32
+
+    init?(listenFD: Int32) {
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollFD >= 0 else { return nil }
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue
+        event.data.fd = listenFD
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, listenFD, &event) == 0 else {
+            Glibc.close(epollFD)
+            return nil
+        }
+    }
+
+    /// The number of ready sockets (0 or 1), 0 on timeout, -1 on failure.
+    func wait(milliseconds: Int32) -> Int32 {
+        var event = epoll_event()
+        return epoll_wait(epollFD, &event, 1, milliseconds)
+    }
+
+    func close() { Glibc.close(epollFD) }
 }
