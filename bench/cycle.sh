@@ -5,7 +5,8 @@
 # write is read back with SQL (Tests/Operations/verify_cycle.py); then memberships are changed
 # concurrently on groups that share members (bench/lua/overlap.lua), as in an Okta-shaped cycle.
 # Prints CYCLE_REQUESTS=, CYCLE_SECONDS=, CYCLE_RPS=, CYCLE_ERRORS= (non-2xx answers and socket
-# errors: a fresh tenant's cycle meets no 409 and no 404) and CYCLE_VERIFIED=yes|no, then
+# errors: a fresh tenant's cycle meets no 409 and no 404), CYCLE_CREATE_P50= and CYCLE_MEMBERS_P50=
+# (ms: the cycle's POST /Users and its 20-member PATCHes) and CYCLE_VERIFIED=yes|no, then
 # verify_cycle.py's lines, then OVERLAP_RPS=, OVERLAP_P50=, OVERLAP_P99= (ms), OVERLAP_ERRORS=,
 # OVERLAP_DEADLOCKS= and OVERLAP_GROUPS_PER_USER= (memberships per member at the end).
 # Needs the stack (./deploy/quickstart.sh); the cycle stays under the dev stack's nginx limits (5,000
@@ -55,6 +56,14 @@ echo "CYCLE_REQUESTS=$requests"
 echo "CYCLE_SECONDS=$seconds"
 echo "CYCLE_RPS=$(awk -v n="$requests" -v s="$seconds" 'BEGIN {printf "%.0f", n / s}')"
 echo "CYCLE_ERRORS=$(errors "$WORK/wrk")"
+# The issue's measure of a membership PATCH: its median latency against a create's in the same
+# cycle. wrk keeps one latency for all requests, so the medians come from nginx's access log
+# (request time, whole milliseconds), which it writes once a second.
+sleep 1.5
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", 1000 * v[int((NR + 1) / 2)] }'; }
+cycle_lines() { grep -F "\"$1 /scim/v2/$tenant/$2" "$LOG_DIR/nginx-access.log" | awk '$5 ~ /^2/ { print $7 }'; }
+echo "CYCLE_CREATE_P50=$(cycle_lines POST 'Users"' | median)"
+echo "CYCLE_MEMBERS_P50=$(cycle_lines PATCH Groups/ | median)"
 grep -E "Non-2xx|Socket errors" "$WORK/wrk"
 python3 "$PROJECT_DIR/bench/cycle_report.py" "$WORK" "$users" "$groups" "$seconds" "$requests" >"$WORK/report.json"
 if python3 "$PROJECT_DIR/Tests/Operations/verify_cycle.py" "$WORK/report.json" "$ADMIN_DB" "$tenant" cycle >"$WORK/verify" 2>&1; then

@@ -12,7 +12,8 @@
 #     straight to the last page; totalResults on the first and last page;
 #   - 20-member PATCHes (Entra's batches) against a create, and in a 1,000-user against the
 #     100,000-user tenant (every user holding a role through a group in both);
-#   - an Entra-shaped initial cycle of 20,000 users (bench/cycle.sh), every write read back, then
+#   - an Entra-shaped initial cycle of 20,000 users (bench/cycle.sh), every write read back, its
+#     20-member PATCHes against its creates (the issue's measure: both under the cycle's load), then
 #     concurrent membership PATCHes on groups that share members (deadlocks counted);
 #   - the workers' memory after about 100,000 and about 1,000,000 GET requests of a long run.
 # Needs the stack: ./deploy/quickstart.sh first. Usage: bench/run.sh [seconds per run, default 10]
@@ -290,6 +291,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
     echo "| 20-member PATCH (add 20, then remove them), 100,000-user tenant, p50 ms | $(p50 "$WORK/members20-big") | a create, same tenant, one client: $(p50 "$WORK/create-1") | $(ratio "$(p50 "$WORK/members20-big" | tr -d ms)" "$(p50 "$WORK/create-1" | tr -d ms)") (target <= 2) |"
     echo "| 20-member PATCH, 100,000-user tenant, p50 ms | $(p50 "$WORK/members20-big") | 1,000-user tenant: $(p50 "$WORK/members20-small") | $(ratio "$(p50 "$WORK/members20-big" | tr -d ms)" "$(p50 "$WORK/members20-small" | tr -d ms)") (target <= 1.5) |"
     echo "| Entra-shaped cycle (bench/cycle.sh: 20,000 users, 50 groups each granting a role, 16 clients; $CYCLE_REQUESTS requests in $CYCLE_SECONDS s), req/s | $CYCLE_RPS | the issue's cycle when filed: 605 | $(ratio "$CYCLE_RPS" 605) (target >= 5); errors $CYCLE_ERRORS; every acknowledged write read back: $CYCLE_VERIFIED |"
+    echo "| the cycle's own 20-member PATCHes (adds to groups granting a role), p50 ms, nginx's request time | $CYCLE_MEMBERS_P50 | the cycle's creates: $CYCLE_CREATE_P50 | $(ratio "$CYCLE_MEMBERS_P50" "$CYCLE_CREATE_P50") (the issue's measure: target <= 2) |"
     echo "| then overlapping membership PATCHes (20 random users added to or removed from a random group of the cycle's, 16 clients, 10 s): p99 ms | $OVERLAP_P99 | p50: $OVERLAP_P50 | $OVERLAP_RPS req/s; errors $OVERLAP_ERRORS; deadlocks $OVERLAP_DEADLOCKS; $OVERLAP_GROUPS_PER_USER groups per member at the end |"
     echo "| one-member PATCH, 100,000-member group, mean latency | $(latency "$WORK/big") | 10-member group: $(latency "$WORK/small") | $(ratio "$(rps "$WORK/small")" "$(rps "$WORK/big")") (req/s small/big) |"
     echo
