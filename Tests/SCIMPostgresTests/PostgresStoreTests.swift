@@ -252,7 +252,9 @@ struct TransactionRetryTests {
             try transaction.query("update app.departments set name = name || '.' where id = \(second)::uuid")
         }
         otherDone.wait()
-        #expect(attempts.count == 2, "the first attempt was the deadlock's victim and ran again")
+        // Usually two attempts. When the retry takes the first row again before the other session,
+        // woken by the victim's abort, gets to it, the two deadlock once more and it runs a third time.
+        #expect(attempts.count >= 2, "the first attempt was the deadlock's victim and ran again")
         let names = try setup.execute("select name from app.departments where id in (\(first)::uuid, \(second)::uuid) order by name")
         // Both transactions' changes stand, each exactly once.
         #expect(names.rows.compactMap { $0.first ?? nil } == ["first!.", "second!."])
