@@ -26,35 +26,56 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// The fields every line begins with; metadata of the same name is left out, so no line holds
+    /// a key twice.
+    static let fixedFields: Set<String> = ["time", "level", "pid", "msg"]
+
     public func log(event: LogEvent) {
-        var object = JSONObject()
-        object.append("time", .string(Self.timestamp()))
-        object.append("level", .string(event.level.rawValue))
-        object.append("pid", .integer(Int(getpid())))
-        object.append("msg", .string(event.message.description))
-        var merged = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        var line: [UInt8] = []
+        line.reserveCapacity(320)
+        line.append(contentsOf: #"{"time":""#.utf8)
+        Self.writeTimestamp(into: &line)
+        line.append(contentsOf: #"","level":""#.utf8)
+        line.append(contentsOf: event.level.rawValue.utf8)
+        line.append(contentsOf: #"","pid":"#.utf8)
+        line.append(contentsOf: String(getpid()).utf8)
+        line.append(contentsOf: #","msg":"#.utf8)
+        JSONValue.string(event.message.description).write(into: &line)
+        var merged = metadata.isEmpty ? event.metadata ?? [:] : metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
         if merged["request_id"] == nil, let requestId = Self.currentRequestId.withLock({ $0 }) {
-            merged["request_id"] = "\(requestId)"
+            merged["request_id"] = .string(requestId)
         }
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-            object.append(key, .string(value.description))
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !Self.fixedFields.contains(key) {
+            line.append(UInt8(ascii: ","))
+            JSONValue.string(key).write(into: &line)
+            line.append(UInt8(ascii: ":"))
+            JSONValue.string(value.description).write(into: &line)
         }
-        var line = JSONValue.object(object).serializedBytes()
-        line.append(0x0A)
+        line.append(contentsOf: "}\n".utf8)
         line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
 
-    static func timestamp() -> String {
+    /// UTC to the millisecond, as 2026-12-01T05:49:13.032Z.
+    static func writeTimestamp(into out: inout [UInt8]) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         var seconds = ts.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ v: Int32, _ width: Int = 2) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T"
-            + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+        digits(Int(parts.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2); out.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2); out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2); out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2); out.append(UInt8(ascii: "."))
+        digits(ts.tv_nsec / 1_000_000, 3); out.append(UInt8(ascii: "Z"))
     }
 }

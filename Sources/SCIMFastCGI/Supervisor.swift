@@ -38,7 +38,7 @@ public final class Supervisor {
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&signals, signal) }
         sigprocmask(SIG_BLOCK, &signals, nil)
         for _ in 0..<workerCount { spawn() }
-        logger.info("supervisor started", metadata: ["pid": "\(getpid())", "workers": "\(workerCount)"])
+        logger.info("supervisor started", metadata: ["workers": "\(workerCount)"])
         while true {
             var received: Int32 = 0
             guard sigwait(&signals, &received) == 0 else { continue }
@@ -97,7 +97,7 @@ public final class Supervisor {
             guard workers.remove(pid) != nil else { continue }
             let signaled = (status & 0x7f) != 0
             logger.warning("worker exited", metadata: [
-                "pid": "\(pid)", signaled ? "signal" : "status": "\(signaled ? status & 0x7f : (status >> 8) & 0xff)",
+                "worker_pid": "\(pid)", signaled ? "signal" : "status": "\(signaled ? status & 0x7f : (status >> 8) & 0xff)",
             ])
             recentExits.append(monotonicNanoseconds())
             if respawn { spawn() }

@@ -4,37 +4,6 @@ import SCIMCore
 import Glibc
 #endif
 
-/// A failure reported by libpq or the server, keeping libpq's own message and the SQLSTATE.
-public struct PostgresError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable {
-        /// The connection could not be made or was lost; nothing more can be sent on it.
-        case connection
-        /// The server answered the statement with an error.
-        case server
-    }
-
-    public var kind: Kind
-    public var message: String
-    public var sqlState: SQLState?
-    /// The constraint (or unique index) a class 23 error names: what tells which value clashed.
-    public var constraint: String?
-    public var detail: String?
-
-    public var description: String {
-        "\(sqlState.map { "[\($0)] " } ?? "")\(message)" + (detail.map { " (\($0))" } ?? "")
-    }
-
-    /// SQLSTATE class 08 (connection exception), 57P01-57P03 (the server is shutting down or
-    /// starting), and 25006 (the server is read-only: no longer the primary).
-    public var isConnectionFailure: Bool {
-        kind == .connection || sqlState?.rawValue.hasPrefix("08") == true || ["57P01", "57P02", "57P03"].contains(sqlState?.rawValue ?? "")
-            || sqlState?.meansServerIsNotPrimary == true
-    }
-
-    /// Failures that a retry of the whole transaction can cure.
-    public var isRetryable: Bool { sqlState?.isRetryable == true }
-}
-
 /// One libpq connection. Every C call to libpq in the project is in this file.
 public final class PostgresConnection {
     /// What lies between the responder and PostgreSQL.
@@ -85,43 +54,6 @@ public final class PostgresConnection {
 
     deinit { close() }
 
-    /// How the planner should price a page read for the responder's statements. PostgreSQL's
-    /// default (4, a disk seek) makes a sequential scan of a small table look cheaper than one
-    /// probe of its index, so the role refresh walked every group and every mapping of the tenant
-    /// for each group a membership change touched (lower() of each name), 0.3 ms a group, and a
-    /// group read by id went through any index that starts with tenant_id. Every statement here
-    /// reads rows by key from tables the server keeps in memory, where an index probe costs about
-    /// what a sequential page costs: 1.1, as PostgreSQL's documentation suggests for data that
-    /// fits in RAM or sits on solid-state storage. Overlapping 20-member PATCHes in a tenant of
-    /// 20,000 users, three alternating rounds: 490 -> 735 a second.
-    static let randomPageCost = "1.1"
-
-    /// The settings each session (or, behind a transaction pooler, each transaction) runs with.
-    /// Generic plans only (`plan_cache_mode`): a plan for the values at hand estimates a tenant
-    /// from the statistics' most common values, which know nothing of a tenant that arrived since
-    /// the last ANALYZE, so every statement of a new tenant's initial sync was planned for an
-    /// empty tenant (a membership removal walked all the tenant's memberships through an index
-    /// that starts with tenant_id), and PostgreSQL, finding those plans cheap, kept planning that
-    /// way. A generic plan takes a tenant as 1/n of the table (migration 20261130001400) and uses
-    /// the keys: overlapping 20-member PATCHes right after an Entra-shaped cycle, 179-892 -> 923-989
-    /// a second in four alternating runs.
-    var sessionSettings: [(name: String, value: String)] {
-        [("random_page_cost", Self.randomPageCost), ("plan_cache_mode", "force_generic_plan")]
-            + (statementTimeoutMilliseconds.map { [("statement_timeout", "\($0)")] } ?? [])
-    }
-
-    /// What opens a transaction: with a transaction pooler, the session's settings ride in it.
-    public var beginStatements: [String] {
-        guard pooling == .transaction else { return ["begin"] }
-        return ["begin", "select " + sessionSettings.map { "set_config('\($0.name)', '\($0.value)', true)" }.joined(separator: ", ")]
-    }
-
-    /// The statement timeout for the rest of the transaction. `set_config` rather than `SET LOCAL`,
-    /// which warns in a read's round trip (a transaction PostgreSQL opened by itself, not a block).
-    static func localStatementTimeout(_ milliseconds: Int) -> String {
-        "select set_config('statement_timeout', '\(milliseconds)', true)"
-    }
-
     /// Counts the connections made: a new one may be to another server or as another role.
     public private(set) var generation = 0
     /// Counts the round trips made (a pipeline is one): what a request costs in waits for the server.
@@ -157,6 +89,7 @@ public final class PostgresConnection {
             PQfinish(connection)
             throw PostgresError(kind: .connection, message: message)
         }
+        PQsetNoticeReceiver(connection, databaseNoticeReceiver, nil)
         handle = connection
         preparedNames = [:]
         plansMadeSince = monotonicNanoseconds()
@@ -206,39 +139,6 @@ public final class PostgresConnection {
             }
         }
         return try consume(result, handle: handle)
-    }
-
-    /// One statement of a pipeline: a single statement without binds (`begin`, `commit`), or a
-    /// statement with binds, prepared or not.
-    public enum PipelineStatement {
-        case plain(String)
-        case bound(SQL, prepared: Bool)
-    }
-
-    /// What became of one statement of a pipeline.
-    public enum PipelineOutcome {
-        case rows(PostgresRows)
-        case failed(PostgresError)
-        /// Not run: an earlier statement of the pipeline failed.
-        case skipped
-
-        var rows: PostgresRows? {
-            if case .rows(let rows) = self { return rows }
-            return nil
-        }
-
-        /// The last statement's rows, or the first failure.
-        static func lastRows(_ outcomes: [PipelineOutcome]) throws(PostgresError) -> PostgresRows {
-            var last = PostgresRows(columns: [], rows: [], affected: 0)
-            for outcome in outcomes {
-                switch outcome {
-                case .rows(let rows): last = rows
-                case .failed(let error): throw error
-                case .skipped: break
-                }
-            }
-            return last
-        }
     }
 
     /// Sends the statements in one go (libpq's pipeline mode: one network round trip, one sync) and

@@ -151,6 +151,7 @@ struct FaultSuiteTests {
     @Test("every acknowledged write survives each fault, exactly once; nothing is stored that was not sent; each fault is shown to have happened")
     func faults() async throws {
         let tenant = try TestTenant.make()
+        let logStart = try Self.responderLogSize()
         let postmasterStart = "select pg_postmaster_start_time()"
         var rows: [Row] = []
         rows.append(try await run("no fault", tenant) { "none injected" })
@@ -223,6 +224,14 @@ struct FaultSuiteTests {
             // request or while the responder is down between SIGTERM and its restart.
             #expect(row.statuses.keys.allSatisfy { [201, 502, 503].contains($0) }, "\(row.scenario): \(row.statuses)")
             #expect(row.recovered, "\(row.scenario): every writer's last requests were acknowledged")
+        }
+        // What the faults made the responder log (workers exiting, a supervisor starting, reconnects,
+        // database errors) is one JSON object a line, each key once.
+        let lines = try Stack.logText(try Self.responderLog, from: logStart).split(separator: "\n")
+        #expect(lines.contains { $0.contains(#""msg":"worker exited""#) } && lines.contains { $0.contains(#""msg":"supervisor started""#) })
+        for line in lines {
+            let keys = (try? JSONParser.parse(Array(line.utf8)).objectValue)?.members.map(\.key)
+            #expect(keys != nil && Set(keys ?? []).count == keys?.count, "not one JSON object with each key once: \(line.prefix(300))")
         }
         #expect(rows[0].acknowledged.count == rows[0].sent.count, "without a fault everything is acknowledged")
         #expect(rows.dropFirst(1).prefix(2).allSatisfy { $0.statuses.keys.contains { $0 != 201 } || $0.reconnects > 0 },
