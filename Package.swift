@@ -43,7 +43,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "scimctl",
-                          dependencies: ["SCIMCore", "SCIMAdmin", "SCIMPostgres", "SCIMSettings", .product(name: "Logging", package: "swift-log"),
+                          dependencies: ["SCIMCore", "SCIMAdmin", "SCIMPostgres", "SCIMSettings", "SCIMFastCGI", .product(name: "Logging", package: "swift-log"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "SCIMCoreTests", dependencies: ["SCIMCore"],
                     resources: [.copy("Fixtures")]),
@@ -51,6 +51,6 @@ let package = Package(
         .testTarget(name: "SCIMConsoleTests", dependencies: ["SCIMCore", "SCIMAdmin", "SCIMConsole"]),
         .testTarget(name: "SCIMPostgresTests", dependencies: ["SCIMCore", "SCIMAdmin", "SCIMPostgres", "SCIMSettings"]),
         .testTarget(name: "SCIMSettingsTests", dependencies: ["SCIMSettings"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SCIMCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SCIMCore", "SCIMFastCGI"]),
     ]
 )

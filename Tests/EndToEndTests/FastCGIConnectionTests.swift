@@ -1,4 +1,5 @@
 import Foundation
+import SCIMFastCGI
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -14,40 +15,15 @@ struct FastCGIConnectionTests {
 
         init() throws {
             let (_, project) = try Stack.require()
-            descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            try #require(descriptor >= 0)
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let path = Array("\(project)/.local/run/scim.sock".utf8)
-            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-                for (index, byte) in path.enumerated() { buffer[index] = byte }
-            }
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            try #require(connected == 0, "cannot connect to the responder's socket: \(String(cString: strerror(errno)))")
+            descriptor = try FastCGIRecords.connect(unixSocket: "\(project)/.local/run/scim.sock", timeoutSeconds: 10)
         }
 
         deinit { close(descriptor) }
 
-        static func record(_ type: UInt8, _ content: [UInt8]) -> [UInt8] {
-            [1, type, 0, 1, UInt8(content.count >> 8), UInt8(content.count & 0xff), 0, 0] + content
-        }
-
-        /// Sends a request: BEGIN_REQUEST (responder role, no keep-alive), the parameters, then
-        /// `body` as stdin records and, when `endInput`, the empty record that ends stdin.
+        /// Sends a request as nginx does (no keep-alive): the parameters, then `body` and, when
+        /// `endInput`, the empty record that ends the input.
         func send(_ parameters: [(String, String)], body: [UInt8] = [], endInput: Bool = true) {
-            var encoded: [UInt8] = []
-            for (name, value) in parameters {
-                encoded += [UInt8(name.utf8.count), UInt8(value.utf8.count)] + Array(name.utf8) + Array(value.utf8)
-            }
-            var bytes = Self.record(1, [0, 1, 0, 0, 0, 0, 0, 0]) + Self.record(4, encoded) + Self.record(4, [])
-            for start in stride(from: 0, to: body.count, by: 32_768) {
-                bytes += Self.record(5, Array(body[start..<min(body.count, start + 32_768)]))
-            }
-            if endInput { bytes += Self.record(5, []) }
+            let bytes = FastCGIRecords.beginRequest + FastCGIRecords.parameters(parameters) + FastCGIRecords.input(body, endInput: endInput)
             var sent = 0
             while sent < bytes.count {
                 let written = bytes[sent...].withUnsafeBufferPointer { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -56,29 +32,17 @@ struct FastCGIConnectionTests {
             }
         }
 
-        /// Reads records up to END_REQUEST; returns the status line's code and whether END_REQUEST came.
+        /// Reads records up to END_REQUEST; returns the status line's code (0 without one) and
+        /// whether END_REQUEST came.
         func answer() -> (status: Int, ended: Bool) {
-            var received: [UInt8] = []
-            var output: [UInt8] = []
+            var answer = FastCGIRecords.Answer()
             var chunk = [UInt8](repeating: 0, count: 8192)
-            while true {
+            while !answer.ended {
                 let count = recv(descriptor, &chunk, chunk.count, 0)
-                if count <= 0 { return (Self.status(output), false) }
-                received += chunk[0..<count]
-                while received.count >= 8 {
-                    let length = Int(received[4]) << 8 | Int(received[5])
-                    let total = 8 + length + Int(received[6])
-                    guard received.count >= total else { break }
-                    if received[1] == 6 { output += received[8..<(8 + length)] }
-                    if received[1] == 3 { return (Self.status(output), true) }
-                    received.removeFirst(total)
-                }
+                if count <= 0 { break }
+                answer.take(chunk[0..<count])
             }
-        }
-
-        static func status(_ output: [UInt8]) -> Int {
-            let head = String(decoding: output.prefix(200), as: UTF8.self)
-            return Int(head.dropFirst("Status: ".count).prefix(3)) ?? 0
+            return (answer.status ?? 0, answer.ended)
         }
     }
 
@@ -124,5 +88,38 @@ struct FastCGIConnectionTests {
         let (status, ended) = connection.answer()
         #expect(status == 413, "status \(status)")
         #expect(ended, "END_REQUEST arrived")
+    }
+}
+
+@Suite("FastCGI records as nginx sends and reads them")
+struct FastCGIRecordsTests {
+    @Test("a name or value of 128 bytes or more has a four-byte length; the parameters end with an empty record")
+    func parameterLengths() {
+        let value = String(repeating: "v", count: 200)
+        let bytes = FastCGIRecords.parameters([("A", "b"), ("LONG", value)])
+        // Header (8), then 1, 1, "A", "b", then 4 in one byte and 200 in four.
+        #expect(Array(bytes[8..<12]) == [1, 1, UInt8(ascii: "A"), UInt8(ascii: "b")])
+        #expect(Array(bytes[12..<17]) == [4, 0x80, 0, 0, 200])
+        #expect(Int(bytes[4]) << 8 | Int(bytes[5]) == 4 + 5 + 4 + 200)
+        #expect(Array(bytes.suffix(8)) == [1, 4, 0, 1, 0, 0, 0, 0])
+    }
+
+    @Test("an answer read a byte at a time: the output gathered, the end noticed, the status taken from the header")
+    func answerAcrossReads() {
+        let output = Array("Status: 404 Not Found\r\nContent-Type: application/scim+json\r\n\r\n{\"status\":\"x\"}".utf8)
+        var padded = FastCGIRecords.record(.output, Array(output.prefix(10)))
+        padded[6] = 3
+        padded += [0, 0, 0]
+        let records = padded + FastCGIRecords.record(.output, Array(output.dropFirst(10)))
+            + FastCGIRecords.record(.endRequest, [0, 0, 0, 0, 0, 0, 0, 0])
+        var answer = FastCGIRecords.Answer()
+        #expect(answer.status == nil)
+        for byte in records { answer.take([byte]) }
+        #expect(answer.ended)
+        #expect(answer.output == output)
+        #expect(answer.status == 404)
+        var plain = FastCGIRecords.Answer()
+        plain.take(FastCGIRecords.record(.output, Array("Content-Type: text/plain\r\n\r\nStatus: 500".utf8)))
+        #expect(plain.status == 200, "no Status header: 200, whatever the body says")
     }
 }
