@@ -10,40 +10,39 @@ enum DatabaseErrorMapping {
     /// value only where row-level security is off (it never shows key values of a table under
     /// RLS), so the wording stands without it too; the log row names the request's subject.
     struct UniqueKey: Sendable {
-        let withValue: @Sendable (String) -> String
-        let withoutValue: String
+        /// The subject, with `{}` where the value goes, and as it reads without the value.
+        let named: String
+        let unnamed: String
+        /// What is said of the subject either way.
+        let predicate: String
         /// How many leading tenant-id columns the key has before the value.
         let leadingTenantColumns: Int
+
+        init(_ named: String, or unnamed: String, _ predicate: String, leadingTenantColumns: Int = 1) {
+            (self.named, self.unnamed, self.predicate, self.leadingTenantColumns) = (named, unnamed, predicate, leadingTenantColumns)
+        }
+
+        func withValue(_ value: String) -> String { named.replacing("{}", with: value) + predicate }
+        var withoutValue: String { unnamed + predicate }
     }
 
     static let uniqueKeys: [String: UniqueKey] = [
-        "users_tenant_user_name_key": UniqueKey(withValue: { "A user with userName \($0) already exists (userName is unique, ignoring case)." },
-                                                withoutValue: "A user with this userName already exists (userName is unique, ignoring case).",
-                                                leadingTenantColumns: 1),
-        "groups_tenant_display_name_key": UniqueKey(withValue: { "A group with displayName \($0) already exists (displayName is unique, ignoring case)." },
-                                                    withoutValue: "A group with this displayName already exists (displayName is unique, ignoring case).",
-                                                    leadingTenantColumns: 1),
-        "tenants_slug_key": UniqueKey(withValue: { "A tenant with slug \($0) already exists." },
-                                      withoutValue: "A tenant with this slug already exists.", leadingTenantColumns: 0),
-        "departments_tenant_name_key": UniqueKey(withValue: { "A department named \($0) already exists." },
-                                                 withoutValue: "A department of that name already exists.", leadingTenantColumns: 1),
-        "roles_tenant_name_key": UniqueKey(withValue: { "A role named \($0) already exists." },
-                                           withoutValue: "A role of that name already exists.", leadingTenantColumns: 1),
-        "custom_fields_pkey": UniqueKey(withValue: { "The custom field \($0) already exists." },
-                                        withoutValue: "A custom field of that name already exists.", leadingTenantColumns: 1),
-        "column_mappings_field_key": UniqueKey(withValue: { "The field \($0) already has a column mapping; change that one instead." },
-                                               withoutValue: "That field already has a column mapping; change that one instead.",
-                                               leadingTenantColumns: 1),
-        "department_mappings_source_key": UniqueKey(withValue: { "The department value \($0) is already mapped; change that mapping instead." },
-                                                    withoutValue: "That department value is already mapped; change that mapping instead.",
-                                                    leadingTenantColumns: 1),
-        "group_role_mappings_key": UniqueKey(withValue: { _ in "That group is already mapped to that role." },
-                                             withoutValue: "That group is already mapped to that role.", leadingTenantColumns: 1),
-        "users_tenant_username_key": UniqueKey(withValue: { "Another application user already has the username \($0)." },
-                                               withoutValue: "Another application user already has that username.", leadingTenantColumns: 1),
-        "console_users_tenant_email_key": UniqueKey(withValue: { "A console user with the e-mail address \($0) already exists." },
-                                                    withoutValue: "A console user with that e-mail address already exists.",
-                                                    leadingTenantColumns: 1),
+        "users_tenant_user_name_key": UniqueKey("A user with userName {}", or: "A user with this userName",
+                                                " already exists (userName is unique, ignoring case)."),
+        "groups_tenant_display_name_key": UniqueKey("A group with displayName {}", or: "A group with this displayName",
+                                                    " already exists (displayName is unique, ignoring case)."),
+        "tenants_slug_key": UniqueKey("A tenant with slug {}", or: "A tenant with this slug", " already exists.", leadingTenantColumns: 0),
+        "departments_tenant_name_key": UniqueKey("A department named {}", or: "A department of that name", " already exists."),
+        "roles_tenant_name_key": UniqueKey("A role named {}", or: "A role of that name", " already exists."),
+        "custom_fields_pkey": UniqueKey("The custom field {}", or: "A custom field of that name", " already exists."),
+        "column_mappings_field_key": UniqueKey("The field {}", or: "That field", " already has a column mapping; change that one instead."),
+        "department_mappings_source_key": UniqueKey("The department value {}", or: "That department value",
+                                                    " is already mapped; change that mapping instead."),
+        "group_role_mappings_key": UniqueKey("That group", or: "That group", " is already mapped to that role."),
+        "users_tenant_username_key": UniqueKey("Another application user already has the username {}",
+                                               or: "Another application user already has that username", "."),
+        "console_users_tenant_email_key": UniqueKey("A console user with the e-mail address {}", or: "A console user with that e-mail address",
+                                                    " already exists."),
     ]
 
     /// Check constraints a client's value can break, in words.
