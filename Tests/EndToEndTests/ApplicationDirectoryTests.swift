@@ -330,7 +330,7 @@ struct ApplicationDirectoryTests {
             #expect(try await [added, deactivated] == [204, 200])
             #expect(try await directory.roles(userId) == [], "round \(round): an inactive member holds no group role")
             #expect(try await setActive(userId, true) == 200)
-            #expect(try await directory.roles(userId) == ["Editor<-Editors"])
+            #expect(try await directory.roles(userId) == ["Editor<-Editors"], "round \(round)")
         }
         let (late, _) = try await client.createUser("inactive-first@contoso.com")
         #expect(try await setActive(late, false) == 200)

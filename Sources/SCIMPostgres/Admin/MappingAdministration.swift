@@ -252,12 +252,16 @@ extension DirectoryAdministration {
     }
 
     /// Re-applies the mappings to the next users after `after` (SCIM id order): one batch. nil when
-    /// no user follows.
+    /// no user follows. The batch's users are share-locked as they are read: a write to one of
+    /// them waits for the batch, or the batch for the write and then reads what it wrote, so the
+    /// application user never takes values older than its SCIM user's (a deactivation racing a
+    /// re-apply stayed active in the application).
     func reapplyBatch(after cursor: String?, limit: Int) throws(SCIMError) -> (lastId: String, count: Int, changed: Int)? {
         let rows = try transaction.query("""
             select id, attributes::text as attributes from scim.users
             where tenant_id = \(tenant) and id > coalesce(\(cursor)::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
             order by id limit \(limit)
+            for share
             """)
         guard !rows.rows.isEmpty else { return nil }
         let schemas = TenantSchemas(extensions: try transaction.schemaExtensions(tenantId: tenantId))
