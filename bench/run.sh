@@ -169,6 +169,9 @@ begin
     -- As after Entra's cycle: every user has its application user, and the group grants a role,
     -- so each membership change refreshes its members' role assignments.
     for t in select id from scim.tenants where slug in ('bench', 'bench-1k') loop
+        -- Users deleted by an earlier run leave their application users behind (unlinked, under the
+        -- same names the new users take).
+        delete from app.users where tenant_id = t and scim_user_id is null;
         insert into app.users (tenant_id, scim_user_id, username, active)
         select u.tenant_id, u.id, u.user_name, true from scim.users u
         where u.tenant_id = t and not exists (select 1 from app.users a where a.tenant_id = t and a.scim_user_id = u.id);

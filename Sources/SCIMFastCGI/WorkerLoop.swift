@@ -58,7 +58,10 @@ public struct WorkerLoop {
             if stoppingSince == nil {
                 var pending = sigset_t()
                 sigpending(&pending)
-                if sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1 { stoppingSince = monotonicNanoseconds() }
+                if sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1 {
+                    stoppingSince = monotonicNanoseconds()
+                    readiness.stopTakingWakeUps()
+                }
             }
             // A stopping worker serves what is already queued, for a second at most: a socket that
             // outlives it (systemd's socket unit, the supervisor's fresh workers after SIGHUP) keeps
@@ -154,11 +157,16 @@ extension String {
 
 /// Waits for a connection on the listening socket that the workers share. With epoll's exclusive
 /// wake-up a connection wakes one idle worker, where poll(2) woke every idle worker and all but
-/// one found nothing to accept.
-struct ListenReadiness {
+/// one found nothing to accept. A wake-up goes to one worker only, so a stopping worker, which may
+/// leave without accepting, first stops taking them and drains with poll(2): what it leaves queued
+/// wakes another worker.
+final class ListenReadiness {
     let epollFD: Int32
+    let listenFD: Int32
+    private var exclusive = true
 
     init?(listenFD: Int32) {
+        self.listenFD = listenFD
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { return nil }
         var event = epoll_event()
@@ -172,8 +180,18 @@ struct ListenReadiness {
 
     /// The number of ready sockets (0 or 1), 0 on timeout, -1 on failure.
     func wait(milliseconds: Int32) -> Int32 {
-        var event = epoll_event()
-        return epoll_wait(epollFD, &event, 1, milliseconds)
+        if exclusive {
+            var event = epoll_event()
+            return epoll_wait(epollFD, &event, 1, milliseconds)
+        }
+        var descriptor = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, milliseconds)
+    }
+
+    func stopTakingWakeUps() {
+        guard exclusive else { return }
+        exclusive = false
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
     }
 
     func close() { Glibc.close(epollFD) }
