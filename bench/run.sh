@@ -210,6 +210,7 @@ for prefix in $("$SCIMCTL" key list bench-1k | awk 'NR>1 && $3 == "active" {prin
 SMALL_TENANT_TOKEN=$("$SCIMCTL" key create bench-1k --name bench --scope scim | sed -n 's/^SCIM_TOKEN=//p')
 psql "$ADMIN_DB" -Atc "select u.id from scim.users u join scim.tenants t on t.id = u.tenant_id where t.slug = 'bench-1k'" >"$WORK/ids-1k"
 team20() { psql "$ADMIN_DB" -Atc "select g.id from scim.groups g join scim.tenants t on t.id = g.tenant_id where t.slug = '$1' and g.display_name = 'Team20'"; }
+[ -n "$(team20 bench)" ] && [ -n "$(team20 bench-1k)" ] || die "bench/run.sh: the Team20 groups were not made (see the SQL error above)"
 BENCH_TENANT=bench BENCH_GROUP=$(team20 bench) wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/members20.lua" "$URL" >"$WORK/members20-big" 2>&1
 BENCH_TOKEN=$SMALL_TENANT_TOKEN BENCH_IDS="$WORK/ids-1k" BENCH_TENANT=bench-1k BENCH_GROUP=$(team20 bench-1k) \
     wrk -t1 -c1 -d"${seconds}s" -s "$PROJECT_DIR/bench/lua/members20.lua" "$URL" >"$WORK/members20-small" 2>&1
