@@ -76,6 +76,29 @@ public enum FastCGIRecords {
         return endInput ? records + record(.input, []) : records
     }
 
+    /// Sends all of `bytes`; false when the connection took only part of them.
+    public static func send(_ bytes: [UInt8], to fd: Int32) -> Bool {
+        var sent = 0
+        while sent < bytes.count {
+            let written = bytes[sent...].withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written <= 0 { return false }
+            sent += written
+        }
+        return true
+    }
+
+    /// Reads the answer up to its end, or until the connection closes or times out.
+    public static func readAnswer(from fd: Int32) -> Answer {
+        var answer = Answer()
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while !answer.ended {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count <= 0 { break }
+            answer.take(chunk[0..<count])
+        }
+        return answer
+    }
+
     /// The responder's answer, read as it arrives: the output records' content gathered, the end
     /// of the request noticed.
     public struct Answer {

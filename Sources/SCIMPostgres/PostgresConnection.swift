@@ -4,7 +4,8 @@ import SCIMCore
 import Glibc
 #endif
 
-/// One libpq connection. Every C call to libpq in the project is in this file.
+/// One libpq connection. Every C call to libpq in the project is in this file, but for the notice
+/// receiver libpq calls back (`DatabaseNotices.swift`).
 public final class PostgresConnection {
     /// What lies between the responder and PostgreSQL.
     public enum Pooling: String, Sendable {

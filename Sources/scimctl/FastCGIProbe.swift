@@ -23,16 +23,8 @@ enum FastCGIProbe {
             + FastCGIRecords.parameters([("REQUEST_METHOD", "GET"), ("REQUEST_URI", path), ("SCRIPT_NAME", path), ("QUERY_STRING", ""),
                                          ("SERVER_PROTOCOL", "HTTP/1.1"), ("HTTP_HOST", "localhost"), ("CONTENT_LENGTH", "0")])
             + FastCGIRecords.input([])
-        guard request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else {
-            throw Failure(description: "cannot send the request")
-        }
-        var answer = FastCGIRecords.Answer()
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        while !answer.ended {
-            let count = read(fd, &chunk, chunk.count)
-            if count <= 0 { break }
-            answer.take(chunk[0..<count])
-        }
+        guard FastCGIRecords.send(request, to: fd) else { throw Failure(description: "cannot send the request") }
+        let answer = FastCGIRecords.readAnswer(from: fd)
         guard let status = answer.status else { throw Failure(description: "no answer within \(timeoutSeconds) s") }
         return status
     }

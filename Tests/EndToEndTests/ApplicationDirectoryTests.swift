@@ -52,6 +52,11 @@ struct DirectoryTenant {
         return try #require(response.object?["id"]?.stringValue)
     }
 
+    /// PATCHes a SCIM user's `active`, as Entra deactivates and reactivates; the answer's status.
+    func setActive(_ user: String, _ active: Bool) async throws -> Int {
+        try await tenant.client.patch("/Users/\(user)", #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":\#(active)}]}"#).status
+    }
+
     func patchMembers(_ group: String, _ op: String, _ user: String) async throws -> Int {
         let body = op == "add"
             ? #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"\#(user)"}]}]}"#
@@ -171,15 +176,12 @@ struct ApplicationDirectoryTests {
         #expect(resolved["totalResults"]?.intValue == 0)
 
         // Deactivated: no group-derived role, manual kept; reactivated: back.
-        let setActive = { (flag: Bool) async throws -> Int in
-            try await client.patch("/Users/\(userId)", #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":\#(flag)}]}"#).status
-        }
-        #expect(try await setActive(false) == 200)
+        #expect(try await directory.setActive(userId, false) == 200)
         var user = try await directory.applicationUser(userId)
         #expect(user["active"]?.boolValue == false)
         #expect(user["deprovisionedAt"] != .null)
         #expect(try await directory.roles(userId) == ["Viewer<-manual"])
-        #expect(try await setActive(true) == 200)
+        #expect(try await directory.setActive(userId, true) == 200)
         #expect(try await directory.roles(userId) == ["Editor<-writers", "Viewer<-manual"])
 
         // A deleted group takes its roles along.
@@ -320,24 +322,21 @@ struct ApplicationDirectoryTests {
         let directory = try await DirectoryTenant.make()
         let client = directory.tenant.client
         let editors = try await directory.createGroup("Editors")
-        let setActive: @Sendable (String, Bool) async throws -> Int = { user, flag in
-            try await client.patch("/Users/\(user)", #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":\#(flag)}]}"#).status
-        }
         for round in 0..<8 {
             let (userId, _) = try await client.createUser("deactivated\(round)@contoso.com")
             async let added = directory.patchMembers(editors, "add", userId)
-            async let deactivated = setActive(userId, false)
+            async let deactivated = directory.setActive(userId, false)
             #expect(try await [added, deactivated] == [204, 200])
             #expect(try await directory.roles(userId) == [], "round \(round): an inactive member holds no group role")
-            #expect(try await setActive(userId, true) == 200)
+            #expect(try await directory.setActive(userId, true) == 200)
             #expect(try await directory.roles(userId) == ["Editor<-Editors"], "round \(round)")
         }
         let (late, _) = try await client.createUser("inactive-first@contoso.com")
-        #expect(try await setActive(late, false) == 200)
+        #expect(try await directory.setActive(late, false) == 200)
         #expect(try await directory.patchMembers(editors, "add", late) == 204)
         #expect(try await directory.roles(late) == [])
         #expect(try await directory.patchMembers(editors, "remove", late) == 204)
-        #expect(try await setActive(late, true) == 200)
+        #expect(try await directory.setActive(late, true) == 200)
         #expect(try await directory.roles(late) == [], "removed before reactivation: nothing to grant")
     }
 }

@@ -23,25 +23,14 @@ struct FastCGIConnectionTests {
         /// Sends a request as nginx does (no keep-alive): the parameters, then `body` and, when
         /// `endInput`, the empty record that ends the input.
         func send(_ parameters: [(String, String)], body: [UInt8] = [], endInput: Bool = true) {
-            let bytes = FastCGIRecords.beginRequest + FastCGIRecords.parameters(parameters) + FastCGIRecords.input(body, endInput: endInput)
-            var sent = 0
-            while sent < bytes.count {
-                let written = bytes[sent...].withUnsafeBufferPointer { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if written <= 0 { break }
-                sent += written
-            }
+            _ = FastCGIRecords.send(FastCGIRecords.beginRequest + FastCGIRecords.parameters(parameters)
+                                    + FastCGIRecords.input(body, endInput: endInput), to: descriptor)
         }
 
         /// Reads records up to END_REQUEST; returns the status line's code (0 without one) and
         /// whether END_REQUEST came.
         func answer() -> (status: Int, ended: Bool) {
-            var answer = FastCGIRecords.Answer()
-            var chunk = [UInt8](repeating: 0, count: 8192)
-            while !answer.ended {
-                let count = recv(descriptor, &chunk, chunk.count, 0)
-                if count <= 0 { break }
-                answer.take(chunk[0..<count])
-            }
+            let answer = FastCGIRecords.readAnswer(from: descriptor)
             return (answer.status ?? 0, answer.ended)
         }
     }

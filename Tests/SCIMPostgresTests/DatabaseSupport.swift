@@ -68,3 +68,22 @@ func user(_ json: String) throws(SCIMError) -> UserWrite {
     guard case .object(let object)? = try? JSONParser.parse(json) else { throw SCIMError.internalError("not a JSON object: \(json)") }
     return try UserWrite(attributes: ResourceNormalizer(CoreSchemas.userResourceType).normalize(object))
 }
+
+/// Work run on a thread of its own, so the test can hold a lock in its own session and watch the
+/// work wait for it. `work` uses a connection of its own; only that thread touches it.
+final class WorkAside: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private(set) var failure: (any Error)?
+
+    init(_ work: @escaping () throws -> Void) {
+        nonisolated(unsafe) let work = work
+        Thread.detachNewThread {
+            do { try work() } catch { self.failure = error }
+            self.done.signal()
+        }
+    }
+
+    func finished(within seconds: Double) -> Bool {
+        done.wait(timeout: .now() + seconds) == .success
+    }
+}

@@ -77,25 +77,19 @@ struct MembershipRoleTriggerTests {
     func insertWaitsForDeactivation() throws {
         let directory = try Directory.make()
         defer { directory.remove() }
-        // Used by the one thread below while this one waits.
-        nonisolated(unsafe) let writer = try TestDatabase.connection()
+        let writer = try TestDatabase.connection()
         try directory.run("""
             begin;
             update app.users set active = false, deprovisioned_at = now() where tenant_id = '\(directory.tenant)' and scim_user_id = '\(directory.user)';
             select app.refresh_group_roles('\(directory.tenant)', array['\(directory.user)'::uuid]);
             """)
-        let inserted = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var insertFailure: (any Error)?
         let insert = "insert into scim.group_members (tenant_id, group_id, member_id) values ('\(directory.tenant)', '\(directory.group)', '\(directory.user)')"
-        Thread.detachNewThread {
-            do { try writer.executeScript(insert) } catch { insertFailure = error }
-            inserted.signal()
-        }
+        let inserting = WorkAside { try writer.executeScript(insert) }
         // Blocked on the deactivation's row lock (or not started yet: then it runs after the commit).
-        #expect(inserted.wait(timeout: .now() + 0.5) == .timedOut, "the insert did not wait for the deactivating transaction")
+        #expect(!inserting.finished(within: 0.5), "the insert did not wait for the deactivating transaction")
         try directory.run("commit")
-        #expect(inserted.wait(timeout: .now() + 10) == .success)
-        #expect(insertFailure == nil)
+        #expect(inserting.finished(within: 10))
+        #expect(inserting.failure == nil)
         #expect(try directory.roles() == [], "a deactivated member holds no group role")
     }
 }

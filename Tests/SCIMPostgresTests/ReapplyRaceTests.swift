@@ -24,24 +24,18 @@ struct ReapplyRaceTests {
             update scim.users set attributes = '{"userName":"racing@example.com","active":false}' where id = '\(user)';
             update app.users set active = false, deprovisioned_at = now() where scim_user_id = '\(user)';
             """)
-        // Used by the one thread below while this one waits.
-        nonisolated(unsafe) let store = PostgresStore(connection: try TestDatabase.responderConnection(), logger: TestDatabase.logger)
-        let batchDone = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var batchFailure: (any Error)?
+        let store = PostgresStore(connection: try TestDatabase.responderConnection(), logger: TestDatabase.logger)
         let tenantId = tenant.id
-        Thread.detachNewThread {
-            do {
-                _ = try store.inTenant(tenantId) { (transaction) throws(SCIMError) in
-                    guard let transaction = transaction as? PostgresTransaction else { return }
-                    _ = try DirectoryAdministration(transaction: transaction, tenantId: tenantId, actor: "tests").reapplyBatch(after: nil, limit: 200)
-                }
-            } catch { batchFailure = error }
-            batchDone.signal()
+        let batch = WorkAside {
+            _ = try store.inTenant(tenantId) { (transaction) throws(SCIMError) in
+                guard let transaction = transaction as? PostgresTransaction else { return }
+                _ = try DirectoryAdministration(transaction: transaction, tenantId: tenantId, actor: "tests").reapplyBatch(after: nil, limit: 200)
+            }
         }
-        #expect(batchDone.wait(timeout: .now() + 0.5) == .timedOut, "the batch did not wait for the write in flight")
+        #expect(!batch.finished(within: 0.5), "the batch did not wait for the write in flight")
         try owner.executeScript("commit")
-        #expect(batchDone.wait(timeout: .now() + 10) == .success)
-        #expect(batchFailure == nil)
+        #expect(batch.finished(within: 10))
+        #expect(batch.failure == nil)
         let active = try owner.execute(SQL(unsafeRaw: "select active from app.users where scim_user_id = '\(user)'"))[0, "active"]
         #expect(active == "f", "the batch wrote the SCIM user as it was before the deactivation")
     }
