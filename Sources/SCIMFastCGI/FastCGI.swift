@@ -64,13 +64,19 @@ final class FastCGIRequestSlot {
     /// non-blocking and another worker took it) or accept failed.
     func accept() -> Bool { FCGX_Accept_r(request) >= 0 }
 
-    /// Ends the request. libfcgi's own close shuts the sending side and then waits for nginx to
-    /// close first, so a TCP peer still sending is not answered with a reset: the worker sleeps
-    /// until nginx has been scheduled, once a request. Once the request's input has been read to
-    /// its end nginx sends nothing more and a plain close loses nothing; a request whose body was
-    /// left unread (a 413) still gets libfcgi's draining close.
+    /// The connection nginx keeps open for its next requests, or -1 once libfcgi has closed it.
+    var connection: Int32 { request.pointee.ipcFd }
+
+    /// Ends the request. Once its input has been read to the end, nginx sends nothing more for
+    /// it: a kept connection starts its next request clean, and a connection libfcgi closes can
+    /// be closed plainly (libfcgi's own close shuts the sending side and then waits for nginx to
+    /// close first, which costs a wait for nginx to be scheduled). A request whose body was left
+    /// unread (a 413) gets libfcgi's draining close, and is not kept: the rest of its body would
+    /// be read as the next request.
     func finish() {
-        if FCGX_GetChar(request.pointee.in) == EOF { request.pointee.detached = 1 }
+        let inputEnded = FCGX_GetChar(request.pointee.in) == EOF
+        request.pointee.detached = inputEnded ? 1 : 0
+        if !inputEnded { request.pointee.keepConnection = 0 }
         FCGX_Finish_r(request)
     }
 

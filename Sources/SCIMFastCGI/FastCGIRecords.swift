@@ -45,6 +45,9 @@ public enum FastCGIRecords {
 
     /// BEGIN_REQUEST in the responder role; the responder closes the connection after its answer.
     public static let beginRequest = record(.beginRequest, [0, 1, 0, 0, 0, 0, 0, 0])
+    /// BEGIN_REQUEST with FCGI_KEEP_CONN, as nginx sends it with `fastcgi_keep_conn on`: the
+    /// connection stays open for the next request.
+    public static let beginRequestKeepingConnection = record(.beginRequest, [0, 1, 1, 0, 0, 0, 0, 0])
 
     /// The parameters as name-value pairs (a length under 128 in one byte, else in four), then the
     /// empty record that ends them.

@@ -239,7 +239,7 @@ public final class MetricsBoard: OperationalCounters, @unchecked Sendable {
         counter("scim_authentication_failures_total", "Requests refused for want of a valid key (401).", [("", .authenticationFailure)])
         counter("scim_fair_share_refusals_total", "Requests refused because their tenant held its share of the workers (429).",
                 [("", .fairShareRefusal)])
-        counter("scim_reapply_batches_total", "Batches of mapping re-apply jobs done by idle workers.", [("", .reapplyBatch)])
+        counter("scim_reapply_batches_total", "Batches of mapping re-apply jobs done by the housekeeper.", [("", .reapplyBatch)])
         counter("scim_log_maintenance_runs_total", "Runs of the provisioning log's maintenance done by these workers.", [("", .logMaintenance)])
         counter("scim_growing_tables_analyzed_total", "Times these workers had directory tables analyzed that grew faster than autovacuum looks.",
                 [("", .tablesAnalyzed)])

@@ -7,14 +7,20 @@ import Glibc
 /// The prefork parent. It forks workers before any thread exists, replaces a worker that dies,
 /// on SIGHUP starts a fresh set and retires the old one (the socket stays open, so no request is
 /// refused), and on SIGTERM/SIGINT asks every worker to finish and exits 0 once they have.
-/// It handles signals with `sigwait` only: no handlers, no threads.
+/// Beside the workers it keeps one housekeeper, a process that serves no requests, for the work
+/// no request should wait for: a worker holds the connections nginx keeps open to it, and the
+/// requests that come on them wait for whatever it does. It handles signals with `sigwait` only:
+/// no handlers, no threads.
 public final class Supervisor {
     /// Runs a worker; its argument is the worker's position on the board (nil without one).
     public typealias WorkerMain = (Int?) -> Int32
+    /// Runs the housekeeper until SIGTERM.
+    public typealias HousekeeperMain = () -> Int32
 
     let workerCount: Int
     let logger: Logger
     let workerMain: WorkerMain
+    let housekeeperMain: HousekeeperMain?
     let shutdownGraceSeconds: Int
     /// Where workers say which tenant they serve; each live worker has its own position.
     let board: WorkerBoard?
@@ -22,14 +28,16 @@ public final class Supervisor {
     private var workers: Set<pid_t> = []
     private var retiring: Set<pid_t> = []
     private var recentExits: [Int64] = []
+    private var housekeeper: pid_t?
 
     public init(workerCount: Int, shutdownGraceSeconds: Int = 30, board: WorkerBoard? = nil, logger: Logger,
-                workerMain: @escaping WorkerMain) {
+                housekeeperMain: HousekeeperMain? = nil, workerMain: @escaping WorkerMain) {
         self.workerCount = max(1, workerCount)
         self.board = board
         self.shutdownGraceSeconds = shutdownGraceSeconds
         self.logger = logger
         self.workerMain = workerMain
+        self.housekeeperMain = housekeeperMain
     }
 
     public func run() -> Int32 {
@@ -38,6 +46,7 @@ public final class Supervisor {
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&signals, signal) }
         sigprocmask(SIG_BLOCK, &signals, nil)
         for _ in 0..<workerCount { spawn() }
+        spawnHousekeeper()
         logger.info("supervisor started", metadata: ["workers": "\(workerCount)"])
         while true {
             var received: Int32 = 0
@@ -52,6 +61,12 @@ public final class Supervisor {
                 workers.subtract(old)
                 for _ in 0..<workerCount { spawn() }
                 for pid in old { kill(pid, SIGTERM) }
+                if let old = housekeeper {
+                    retiring.insert(old)
+                    housekeeper = nil
+                    kill(old, SIGTERM)
+                    spawnHousekeeper()
+                }
             default:
                 return shutDown(signals: signals)
             }
@@ -59,16 +74,29 @@ public final class Supervisor {
     }
 
     private func spawn() {
-        // A worker that keeps dying right away (a broken configuration) must not make us fork in a
-        // tight loop: above 10 exits in 10 s, wait a second before each new worker.
-        let now = monotonicNanoseconds()
-        recentExits.removeAll { now - $0 > 10_000_000_000 }
-        if recentExits.count > 10 { sleep(1) }
         // Old and new workers overlap after SIGHUP: the board has room for both sets.
         let taken = Set(positions.values)
         let position = board.flatMap { board in (0..<board.capacity).first { !taken.contains($0) } }
         if let position { board?.set(position, to: 0) }
-        let pid = fork()
+        guard let pid = fork(running: { workerMain(position) }) else { return }
+        workers.insert(pid)
+        if let position { positions[pid] = position }
+    }
+
+    private func spawnHousekeeper() {
+        guard let housekeeperMain else { return }
+        housekeeper = fork(running: housekeeperMain)
+    }
+
+    /// Forks a child that runs `main` with SIGTERM and SIGINT still blocked (it looks for them
+    /// itself) and exits with its status; nil when fork failed.
+    private func fork(running main: () -> Int32) -> pid_t? {
+        // A child that keeps dying right away (a broken configuration) must not make us fork in a
+        // tight loop: above 10 exits in 10 s, wait a second before each new one.
+        let now = monotonicNanoseconds()
+        recentExits.removeAll { now - $0 > 10_000_000_000 }
+        if recentExits.count > 10 { sleep(1) }
+        let pid = Glibc.fork()
         if pid == 0 {
             var none = sigset_t()
             sigemptyset(&none)
@@ -76,14 +104,13 @@ public final class Supervisor {
             sigaddset(&none, SIGCHLD)
             sigprocmask(SIG_UNBLOCK, &none, nil)
             signal(SIGHUP, SIG_IGN)
-            _exit(workerMain(position))
+            _exit(main())
         }
         if pid < 0 {
             logger.error("fork failed", metadata: ["errno": "\(errno)"])
-            return
+            return nil
         }
-        workers.insert(pid)
-        if let position { positions[pid] = position }
+        return pid
     }
 
     private func reap(respawn: Bool) {
@@ -94,6 +121,13 @@ public final class Supervisor {
             // A worker that died mid-request must not stay counted for its tenant.
             if let position = positions.removeValue(forKey: pid) { board?.set(position, to: 0) }
             if retiring.remove(pid) != nil { continue }
+            if pid == housekeeper {
+                housekeeper = nil
+                logger.warning("housekeeper exited", metadata: ["housekeeper_pid": "\(pid)"])
+                recentExits.append(monotonicNanoseconds())
+                if respawn { spawnHousekeeper() }
+                continue
+            }
             guard workers.remove(pid) != nil else { continue }
             let signaled = (status & 0x7f) != 0
             logger.warning("worker exited", metadata: [
@@ -106,9 +140,10 @@ public final class Supervisor {
 
     private func shutDown(signals: sigset_t) -> Int32 {
         logger.info("shutting down: workers finish their requests")
-        let all = workers.union(retiring)
+        let all = workers.union(retiring).union(housekeeper.map { [$0] } ?? [])
         retiring = all
         workers = []
+        housekeeper = nil
         for pid in all { kill(pid, SIGTERM) }
         var mask = signals
         let deadline = monotonicNanoseconds() + Int64(shutdownGraceSeconds) * 1_000_000_000

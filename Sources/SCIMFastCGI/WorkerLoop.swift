@@ -5,10 +5,11 @@ import SCIMCore
 import Glibc
 #endif
 
-/// The accept loop of one worker process. SIGTERM stays blocked in workers and is looked for
-/// (`sigpending`) between requests only, so a request in flight always finishes: the worker then
-/// drains connections already queued and exits 0. Polling with a short timeout keeps that check
-/// within a quarter second without a signal handler.
+/// The loop of one worker process: new connections and the connections nginx keeps open to it.
+/// SIGTERM stays blocked in workers and is looked for (`sigpending`) between requests only, so a
+/// request in flight always finishes: the worker then drains connections already queued, serves
+/// its kept connections until nginx closes them, and exits 0. Waiting with a short timeout keeps
+/// that check within a quarter second without a signal handler.
 public struct WorkerLoop {
     public typealias Handler = (HTTPRequest) -> HTTPResponse
 
@@ -30,10 +31,22 @@ public struct WorkerLoop {
     }
 
     static let drainNanoseconds: Int64 = 1_000_000_000
+    /// How long a stopping worker waits for nginx to close the connections it keeps (nginx closes
+    /// an idle one after its upstream keepalive_timeout, a busy one after keepalive_requests).
+    static let keptConnectionsNanoseconds: Int64 = 10_000_000_000
 
-    /// `idle` runs whenever a quarter second passes without a request (background work);
-    /// `answered` after each request's answer has gone to nginx (work no request should wait for).
-    public func run(_ handler: Handler, idle: () -> Void = {}, answered: () -> Void = {}) -> Int32 {
+    /// `idle` runs whenever a quarter second passes without a request; keep it short, since
+    /// requests nginx sends on the connections this worker keeps wait for it (longer work is the
+    /// housekeeper's, see `Supervisor`).
+    ///
+    /// nginx may keep a connection open for its next requests (`fastcgi_keep_conn`). libfcgi would
+    /// then read only that connection until nginx closes it, while nginx opens new connections
+    /// that no worker takes: the deadlock FASTCGI.md measured. So a worker waits on the listening
+    /// socket and on every connection it keeps, and serves whichever has a request. It never
+    /// closes a kept connection itself (nginx could be sending on it that moment, and a write sent
+    /// into a closing connection is not retried): a stopping worker serves its kept connections
+    /// until nginx closes them.
+    public func run(_ handler: Handler, idle: () -> Void = {}) -> Int32 {
         let flags = fcntl(listenFD, F_GETFL)
         _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
         var stopSignals = sigset_t()
@@ -41,15 +54,32 @@ public struct WorkerLoop {
         sigaddset(&stopSignals, SIGTERM)
         sigaddset(&stopSignals, SIGINT)
         sigprocmask(SIG_BLOCK, &stopSignals, nil)
-        let slot = FastCGIRequestSlot(listenFD: listenFD)
-        var stoppingSince: Int64?
-        guard let readiness = ListenReadiness(listenFD: listenFD) else {
+        guard let readiness = ConnectionReadiness(listenFD: listenFD) else {
             logger.critical("epoll failed", metadata: ["errno": "\(errno)"])
             return 1
         }
         defer { readiness.close() }
+        var kept: [Int32: FastCGIRequestSlot] = [:]
+        var spare: [FastCGIRequestSlot] = []
+        var stoppingSince: Int64?
+        /// Serves the slot's next request (false when there was none), then keeps or frees it.
+        func serveNext(_ slot: FastCGIRequestSlot) -> Bool {
+            guard slot.accept() else {
+                spare.append(slot)
+                return false
+            }
+            serve(slot, handler)
+            let connection = slot.connection
+            if connection >= 0 {
+                kept[connection] = slot
+                readiness.watch(connection)
+            } else {
+                spare.append(slot)
+            }
+            return true
+        }
         while true {
-            let ready = readiness.wait(milliseconds: stoppingSince != nil ? 0 : 250)
+            let ready = readiness.wait(milliseconds: stoppingSince != nil ? 50 : 250)
             if ready < 0 {
                 if errno == EINTR { continue }
                 logger.critical("epoll_wait failed", metadata: ["errno": "\(errno)"])
@@ -60,20 +90,33 @@ public struct WorkerLoop {
                 sigpending(&pending)
                 if sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1 {
                     stoppingSince = monotonicNanoseconds()
-                    readiness.stopTakingWakeUps()
+                    readiness.stopWatchingListener()
                 }
+            }
+            for fd in readiness.readyDescriptors(ready) {
+                if fd == listenFD {
+                    _ = serveNext(spare.popLast() ?? FastCGIRequestSlot(listenFD: listenFD))
+                } else if let slot = kept.removeValue(forKey: fd) {
+                    _ = serveNext(slot)
+                }
+            }
+            guard let since = stoppingSince else {
+                if ready == 0 { idle() }
+                continue
             }
             // A stopping worker serves what is already queued, for a second at most: a socket that
             // outlives it (systemd's socket unit, the supervisor's fresh workers after SIGHUP) keeps
             // the rest queued for the next, and a steady load cannot hold the stop off for ever.
-            if let since = stoppingSince, monotonicNanoseconds() - since > Self.drainNanoseconds { return 0 }
-            if ready > 0, slot.accept() {
-                serve(slot, handler)
-                answered()
-                continue
+            let stopping = monotonicNanoseconds() - since
+            var tookQueued = false
+            if stopping <= Self.drainNanoseconds {
+                tookQueued = serveNext(spare.popLast() ?? FastCGIRequestSlot(listenFD: listenFD))
             }
-            if stoppingSince != nil { return 0 }
-            if ready == 0 { idle() }
+            if kept.isEmpty && !tookQueued { return 0 }
+            if stopping > Self.keptConnectionsNanoseconds {
+                logger.warning("nginx kept connections open past the stop; closing them", metadata: ["count": "\(kept.count)"])
+                return 0
+            }
         }
     }
 
@@ -155,15 +198,15 @@ extension String {
     var replacingUnderscores: String { String(map { $0 == "_" ? "-" : $0 }) }
 }
 
-/// Waits for a connection on the listening socket that the workers share. With epoll's exclusive
-/// wake-up a connection wakes one idle worker, where poll(2) woke every idle worker and all but
-/// one found nothing to accept. A wake-up goes to one worker only, so a stopping worker, which may
-/// leave without accepting, first stops taking them and drains with poll(2): what it leaves queued
-/// wakes another worker.
-final class ListenReadiness {
+/// Waits for a connection on the listening socket that the workers share, or a request on one of
+/// the connections this worker keeps. With epoll's exclusive wake-up a new connection wakes one
+/// idle worker, where poll(2) woke every idle worker and all but one found nothing to accept. A
+/// wake-up goes to one worker only, so a stopping worker, which may leave without accepting,
+/// first stops taking them: what it leaves queued wakes another worker.
+final class ConnectionReadiness {
     let epollFD: Int32
     let listenFD: Int32
-    private var exclusive = true
+    private var events = [epoll_event](repeating: epoll_event(), count: 32)
 
     init?(listenFD: Int32) {
         self.listenFD = listenFD
@@ -178,19 +221,27 @@ final class ListenReadiness {
         }
     }
 
-    /// The number of ready sockets (0 or 1), 0 on timeout, -1 on failure.
+    /// The number of ready descriptors, 0 on timeout, -1 on failure.
     func wait(milliseconds: Int32) -> Int32 {
-        if exclusive {
-            var event = epoll_event()
-            return epoll_wait(epollFD, &event, 1, milliseconds)
-        }
-        var descriptor = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
-        return poll(&descriptor, 1, milliseconds)
+        epoll_wait(epollFD, &events, Int32(events.count), milliseconds)
     }
 
-    func stopTakingWakeUps() {
-        guard exclusive else { return }
-        exclusive = false
+    /// The descriptors the last `wait` found ready.
+    func readyDescriptors(_ count: Int32) -> [Int32] {
+        count > 0 ? events[0..<Int(count)].map(\.data.fd) : []
+    }
+
+    /// Watches a kept connection. A connection closed and its number reused is no longer watched
+    /// (closing a descriptor drops it from epoll), so this runs after every request; a
+    /// connection already watched answers EEXIST.
+    func watch(_ connection: Int32) {
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.fd = connection
+        epoll_ctl(epollFD, EPOLL_CTL_ADD, connection, &event)
+    }
+
+    func stopWatchingListener() {
         epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
     }
 

@@ -109,24 +109,36 @@ struct SCIMResponder: ParsableCommand {
         // generation still finishes a long request).
         let board = WorkerBoard(capacity: 3 * workerCount + 2)
         let metrics = MetricsBoard(workerCapacity: 3 * workerCount + 2)
-        let supervisor = Supervisor(workerCount: workerCount, board: board, logger: logger) { position in
-            // In the worker, after fork: its own connection, opened on the first request.
+        /// In a child, after fork: its own connection, opened when first used. It works only
+        /// through a role that row-level security confines (RowLevelSecurityCheck).
+        func childStore() -> PostgresStore {
             let connection = PostgresConnection(conninfo: databaseURL, pooling: options.pooling, usePreparedStatements: usePrepared,
                                                 statementTimeoutMilliseconds: statementTimeout > 0 ? statementTimeout : nil)
-            // Serves only through a role that row-level security confines (RowLevelSecurityCheck).
             let store = PostgresStore(connection: connection, logger: logger, requiresConfinedRole: true)
             store.reconnectWaitMilliseconds = options.reconnectWaitMilliseconds
+            store.counters = metrics
+            return store
+        }
+        let supervisor = Supervisor(workerCount: workerCount, board: board, logger: logger, housekeeperMain: {
+            // Re-apply jobs, the log's partitions and the statistics of growing tables.
+            let store = childStore()
+            let clock = MonotonicClock { monotonicNanoseconds() }
+            let housekeeping = HousekeepingWork(store: store, logger: logger, clock: clock)
+            let statistics = GrowingTableStatistics(store: store, logger: logger, clock: clock)
+            return Housekeeper.run(logger: logger) {
+                housekeeping.run()
+                statistics.lookIfDue()
+            }
+        }) { position in
+            let store = childStore()
             let clock = MonotonicClock { monotonicNanoseconds() }
             let admission = board.flatMap { board in position.map { BoardAdmission(board: board, position: $0, share: fairShare) } }
             store.admission = admission
-            store.counters = metrics
             let service = SCIMService(store: store, configuration: configuration, clock: clock, admission: admission)
             if countReads { service.readTally = ReadTally(wallClock: Self.wallSecondsNow) }
             let admin = AdminJSONAPI(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix)
             let console = ConsoleApp(store: store, publicOrigin: configuration.publicOrigin, scimPathPrefix: configuration.pathPrefix,
                                      now: { Double(time(nil)) })
-            let idleWork = IdleWork(store: store, logger: logger, clock: clock)
-            let statistics = GrowingTableStatistics(store: store, logger: logger, clock: clock)
             let status = WorkerLoop(listenFD: listenFD, maxBodyBytes: maxBody, logger: logger, metrics: metrics, position: position).run({ request in
                 if request.path == "/metrics" { return MetricsEndpoint.response(request, metrics) }
                 store.deadline = RequestDeadline(seconds: deadlineSeconds, clock: clock)
@@ -141,7 +153,6 @@ struct SCIMResponder: ParsableCommand {
                 } else {
                     response = service.handle(request)
                 }
-                statistics.answered(method: request.method, status: response.status)
                 let elapsedMilliseconds = Double(clock.now() - started) / 1_000_000
                 if slowRequestMilliseconds > 0, elapsedMilliseconds >= Double(slowRequestMilliseconds) {
                     logger.warning("slow request", metadata: ["duration_ms": "\((elapsedMilliseconds * 10).rounded() / 10)",
@@ -150,10 +161,6 @@ struct SCIMResponder: ParsableCommand {
                 return response
             }, idle: {
                 service.flushReadCounts()
-                statistics.lookIfDue()
-                idleWork.run()
-            }, answered: {
-                statistics.lookIfDue()
             })
             // Counted reads not written yet go before the worker does.
             service.flushReadCounts()

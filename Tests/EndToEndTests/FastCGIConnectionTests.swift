@@ -20,11 +20,18 @@ struct FastCGIConnectionTests {
 
         deinit { close(descriptor) }
 
-        /// Sends a request as nginx does (no keep-alive): the parameters, then `body` and, when
-        /// `endInput`, the empty record that ends the input.
-        func send(_ parameters: [(String, String)], body: [UInt8] = [], endInput: Bool = true) {
-            _ = FastCGIRecords.send(FastCGIRecords.beginRequest + FastCGIRecords.parameters(parameters)
-                                    + FastCGIRecords.input(body, endInput: endInput), to: descriptor)
+        /// Sends a request as nginx does: the parameters, then `body` and, when `endInput`, the
+        /// empty record that ends the input; with `keep`, asking to keep the connection open.
+        func send(_ parameters: [(String, String)], body: [UInt8] = [], endInput: Bool = true, keep: Bool = false) {
+            _ = FastCGIRecords.send((keep ? FastCGIRecords.beginRequestKeepingConnection : FastCGIRecords.beginRequest)
+                                    + FastCGIRecords.parameters(parameters) + FastCGIRecords.input(body, endInput: endInput),
+                                    to: descriptor)
+        }
+
+        /// True while the responder keeps its end open (nothing to read, no end of stream).
+        var isOpenAtResponder: Bool {
+            var byte: UInt8 = 0
+            return recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT)) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
         }
 
         /// Reads records up to END_REQUEST; returns the status line's code (0 without one) and
@@ -64,6 +71,49 @@ struct FastCGIConnectionTests {
         #expect(try await tenant.client.get("/Users?count=0").status == 200)
         #expect(Date().timeIntervalSince(throughNginx) < 1, "a worker was free for nginx while the connections stayed open")
         withExtendedLifetime(connections) {}
+    }
+
+    @Test("kept connections hold no worker: twice as many as the workers, each answered again, and a new connection too")
+    func keptConnectionsHoldNoWorker() async throws {
+        let tenant = try TestTenant.make()
+        // libfcgi alone reads a kept connection's next request and nothing else, so the fifth
+        // connection here would wait for ever for one of four workers.
+        var connections: [Connection] = []
+        for _ in 0..<8 {
+            let connection = try Connection()
+            connection.send(Self.parameters(tenant, path: "/Users?count=0"), keep: true)
+            let (status, ended) = connection.answer()
+            #expect(status == 200 && ended, "status \(status), END_REQUEST \(ended)")
+            #expect(connection.isOpenAtResponder, "the responder keeps the connection open when asked")
+            connections.append(connection)
+        }
+        let started = Date()
+        for connection in connections.reversed() {
+            connection.send(Self.parameters(tenant, path: "/Users?count=0"), keep: true)
+            let (status, ended) = connection.answer()
+            #expect(status == 200 && ended, "a second request on a kept connection: status \(status), END_REQUEST \(ended)")
+        }
+        let fresh = try Connection()
+        fresh.send(Self.parameters(tenant, path: "/Users?count=0"))
+        let (status, ended) = fresh.answer()
+        #expect(status == 200 && ended, "a new connection beside eight kept ones: status \(status)")
+        #expect(try await tenant.client.get("/Users?count=0").status == 200)
+        #expect(Date().timeIntervalSince(started) < 2, "no request waited for a kept connection to close")
+        withExtendedLifetime(connections) {}
+    }
+
+    @Test("a kept request whose body is left unread gets its 413, and then the connection is closed")
+    func unreadBodyEndsKeptConnection() throws {
+        let tenant = try TestTenant.make()
+        let connection = try Connection()
+        connection.send(Self.parameters(tenant, method: "POST", path: "/Users", contentLength: 50_000_000),
+                        body: [UInt8](repeating: 0x61, count: 1_000), endInput: false, keep: true)
+        let (status, ended) = connection.answer()
+        #expect(status == 413 && ended, "status \(status), END_REQUEST \(ended)")
+        // The rest of the body would otherwise be read as the next request.
+        shutdown(connection.descriptor, Int32(SHUT_WR))
+        var byte: UInt8 = 0
+        #expect(recv(connection.descriptor, &byte, 1, 0) == 0, "the responder closed the connection")
     }
 
     @Test("a request whose body is left unread (larger than the responder takes) still gets its whole 413 answer")

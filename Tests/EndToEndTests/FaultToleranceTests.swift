@@ -138,6 +138,73 @@ struct ResponderLifecycleTests {
         #expect(Set(after).isDisjoint(with: before), "all workers are new")
     }
 
+    @Test("after SIGHUP a retiring worker goes on answering on the connection it keeps, and leaves once the peer closes it")
+    func retiringWorkerServesKeptConnection() async throws {
+        let tenant = try TestTenant.make()
+        let supervisor = try supervisorPid()
+        let before = try workers(of: supervisor)
+        do {
+            let connection = try FastCGIConnectionTests.Connection()
+            connection.send(FastCGIConnectionTests.parameters(tenant, path: "/Users?count=0"), keep: true)
+            #expect(connection.answer().status == 200)
+            kill(supervisor, SIGHUP)
+            try await Task.sleep(nanoseconds: 500_000_000)
+            // nginx could be writing a request into a kept connection at any moment: a worker that
+            // closed it on its way out would fail that request.
+            connection.send(FastCGIConnectionTests.parameters(tenant, path: "/Users?count=0"), keep: true)
+            let (status, ended) = connection.answer()
+            #expect(status == 200 && ended, "the retiring worker answered on its kept connection: \(status)")
+            #expect(connection.isOpenAtResponder, "and kept it open")
+        }
+        // nginx closes the connections it keeps to the old workers after 2 s unused.
+        var after: [Int32] = []
+        for _ in 0..<60 {
+            after = try workers(of: supervisor)
+            if after.count == before.count && Set(after).isDisjoint(with: before) { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        #expect(after.count == before.count, "the old workers and housekeeper left: \(before) -> \(after)")
+        #expect(Set(after).isDisjoint(with: before), "every worker and the housekeeper are new")
+    }
+
+    @Test("a housekeeper that dies is replaced, and the workers go on serving")
+    func housekeeperReplaced() async throws {
+        let tenant = try TestTenant.make()
+        let (_, project) = try Stack.require()
+        let supervisor = try supervisorPid()
+        let logPath = "\(project)/.local/log/scim-fcgi.log"
+        /// The pid of the last "housekeeper started" line from byte `offset` of the log on (the log
+        /// holds every request of the suite: searched as bytes, from its end).
+        func lastHousekeeper(from offset: UInt64) throws -> Int32? {
+            let file = try #require(FileHandle(forReadingAtPath: logPath))
+            defer { try? file.close() }
+            try file.seek(toOffset: offset)
+            let log = file.readDataToEndOfFile()
+            guard let mark = log.range(of: Data("\"housekeeper started\"".utf8), options: .backwards) else { return nil }
+            let start = log[..<mark.lowerBound].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? log.startIndex
+            let end = log[mark.upperBound...].firstIndex(of: UInt8(ascii: "\n")) ?? log.endIndex
+            let object = try JSONSerialization.jsonObject(with: log[start..<end]) as? [String: Any]
+            return (object?["pid"] as? Int).map(Int32.init)
+        }
+        let children = try workers(of: supervisor)
+        let housekeeper = try #require(try lastHousekeeper(from: 0).flatMap { children.contains($0) ? $0 : nil },
+                                       "the supervisor's children include the housekeeper that logged its start")
+        let logSize = try #require(try FileManager.default.attributesOfItem(atPath: logPath)[.size] as? NSNumber).uint64Value
+        kill(housekeeper, SIGKILL)
+        var replacement: Int32?
+        for _ in 0..<50 {
+            let current = try workers(of: supervisor)
+            if let started = try lastHousekeeper(from: logSize), started != housekeeper, current.contains(started),
+               current.count == children.count {
+                replacement = started
+                break
+            }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        #expect(replacement != nil, "a new housekeeper started")
+        #expect(try await tenant.client.get("/Users?count=0").status == 200)
+    }
+
     @Test("SIGTERM under requests: no request is cut off mid-way, the responder exits 0, and starts again")
     func gracefulStop() async throws {
         let tenant = try TestTenant.make()

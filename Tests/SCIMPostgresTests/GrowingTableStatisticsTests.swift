@@ -4,8 +4,8 @@ import Testing
 @testable import SCIMPostgres
 
 /// Migrations 20261130001500 and 1700 and `GrowingTableStatistics`: a directory table that grew by
-/// more than 20 rows and a tenth since its last ANALYZE is analyzed when a writing worker asks. The rows
-/// must be committed (the statistics count nothing else), so each test works in a tenant of its
+/// more than 20 rows and a tenth since its last ANALYZE is analyzed when the responder's
+/// housekeeper asks. The rows must be committed (the statistics count nothing else), so each test works in a tenant of its
 /// own, deleted at the end. Autovacuum may analyze the table first (it looks once a minute, past
 /// a tenth): the tests then grow it again, at most three times.
 @Suite("Directory tables that grow faster than autovacuum looks are analyzed", .enabled(if: TestDatabase.available), .serialized)
@@ -81,33 +81,44 @@ struct GrowingTableStatisticsTests {
         }
     }
 
-    @Test("a worker asks after 100 answered writes, not after reads, and the responder's role may only ask")
-    func workerAsksAfterWrites() throws {
+    @Test("the housekeeper asks at its first look and then every 2 seconds, not sooner; the responder's role may only ask")
+    func housekeeperAsksEveryTwoSeconds() throws {
         let responder = try TestDatabase.responderConnection()
         #expect(throws: (any Error).self) { try responder.execute("select scim.analyze_growing_tables_at('0')") }
         #expect(throws: (any Error).self) { try responder.execute("select scim.growing_tables('0')") }
         // The responder's function looks at a table analyzed two seconds ago at the earliest.
         Thread.sleep(forTimeInterval: 2.1)
         try Self.withTenant { owner, tenantId in
-            var counted = false
-            for round in 1...3 where !counted {
+            let store = PostgresStore(connection: try TestDatabase.responderConnection(), logger: TestDatabase.logger)
+            let events = CountedEvents()
+            store.counters = events
+            nonisolated(unsafe) var now: Int64 = 0
+            let statistics = GrowingTableStatistics(store: store, logger: TestDatabase.logger, clock: MonotonicClock { now })
+            var analyzed = false
+            for round in 1...3 where !analyzed {
                 guard try Self.grow(owner, tenantId: tenantId, round: round) else { continue }
-                let store = PostgresStore(connection: try TestDatabase.responderConnection(), logger: TestDatabase.logger)
-                let events = CountedEvents()
-                store.counters = events
-                let statistics = GrowingTableStatistics(store: store, logger: TestDatabase.logger, clock: MonotonicClock { monotonicNanoseconds() })
-                for _ in 0..<500 { statistics.answered(method: "GET", status: 200) }
-                for _ in 0..<50 { statistics.answered(method: "POST", status: 409) }
-                for _ in 0..<99 { statistics.answered(method: "POST", status: 201) }
                 statistics.lookIfDue()
-                #expect(events.events.isEmpty, "reads, failures and 99 writes")
-                #expect(try Self.growing(owner).contains(Self.table) || Self.analyzedByAutovacuum(owner))
-                statistics.answered(method: "PATCH", status: 200)
-                statistics.lookIfDue()
-                counted = events.events.contains(.tablesAnalyzed)
-                if !counted { Thread.sleep(forTimeInterval: 2.1) }
+                analyzed = events.events.contains(.tablesAnalyzed)
+                if !analyzed {
+                    Thread.sleep(forTimeInterval: 2.1)
+                    now += 2_100_000_000
+                }
             }
-            #expect(counted)
+            #expect(analyzed, "the first look analyzes a table past the line")
+            #expect(try !Self.growing(owner).contains(Self.table))
+
+            var grown = false
+            for round in 4...6 where !grown { grown = try Self.grow(owner, tenantId: tenantId, round: round) }
+            try #require(grown, "the table grew past the line again")
+            let before = events.events.count
+            now += 1_000_000_000
+            statistics.lookIfDue()
+            #expect(events.events.count == before, "a second after the last look it does not ask")
+            #expect(try Self.growing(owner).contains(Self.table) || Self.analyzedByAutovacuum(owner))
+            Thread.sleep(forTimeInterval: 2.1)
+            now += 1_100_000_000
+            statistics.lookIfDue()
+            #expect(try events.events.count == before + 1 || Self.analyzedByAutovacuum(owner), "two seconds after it, it asks again")
             #expect(try !Self.growing(owner).contains(Self.table))
         }
     }

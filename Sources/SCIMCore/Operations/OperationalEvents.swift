@@ -17,7 +17,7 @@ public enum OperationalEvent: Int, CaseIterable, Sendable {
     case authenticationFailure
     /// A request refused because its tenant held its share of the workers (429).
     case fairShareRefusal
-    /// One batch of a re-apply job done by an idle worker.
+    /// One batch of a re-apply job done by the housekeeper.
     case reapplyBatch
     /// The provisioning log's maintenance run by this deployment's workers.
     case logMaintenance

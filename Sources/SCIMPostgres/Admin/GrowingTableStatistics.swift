@@ -2,19 +2,16 @@ import Logging
 import SCIMCore
 
 /// Keeps the planner's picture of the directory tables up with a first sync, which fills them
-/// faster than autovacuum looks (migrations 20261130001500 and 1700): after answering 100 writes, a
-/// worker asks the database, at most every 2 seconds, to analyze the tables that grew by more than
-/// 20 rows and a tenth since their last ANALYZE. Asked after the answer is sent, so no request waits.
+/// faster than autovacuum looks (migrations 20261130001500 and 1700): the responder's housekeeper
+/// asks the database every 2 seconds to analyze the tables that grew by more than 20 rows and a
+/// tenth since their last ANALYZE (an ANALYZE can take a second; no request waits for it there).
 public final class GrowingTableStatistics {
     static let lookNanoseconds: Int64 = 2_000_000_000
     static let afterFailureNanoseconds: Int64 = 60_000_000_000
-    /// Writes answered before a look: a worker that mostly reads never asks.
-    static let writesBetweenLooks = 100
 
     let store: PostgresStore
     let logger: Logger
     let clock: MonotonicClock
-    private var writesSinceLook = 0
     private var nextLook: Int64 = 0
 
     public init(store: PostgresStore, logger: Logger, clock: MonotonicClock) {
@@ -23,17 +20,10 @@ public final class GrowingTableStatistics {
         self.clock = clock
     }
 
-    /// Counts a successful write.
-    public func answered(method: String, status: Int) {
-        if method != "GET", method != "HEAD", (200..<300).contains(status) { writesSinceLook += 1 }
-    }
-
-    /// Asks when enough writes were answered since the last look and it is time.
+    /// Asks when 2 seconds have passed since the last look (a minute after one failed).
     public func lookIfDue() {
-        guard writesSinceLook >= Self.writesBetweenLooks else { return }
         let now = clock.now()
         guard now >= nextLook else { return }
-        writesSinceLook = 0
         do {
             let analyzed = try store.transaction { (transaction) throws(SCIMError) -> String in
                 guard let transaction = transaction as? PostgresTransaction else { return "" }

@@ -1,11 +1,11 @@
 import Logging
 import SCIMCore
 
-/// Works off re-apply jobs one batch at a time: idle responder workers call `runBatch` between
-/// requests, and `scimctl mappings reapply --wait` calls it in a loop. Each batch is one short
-/// transaction that also records the job's progress, so live provisioning is never blocked for
-/// long, a crash only repeats a batch (re-applying is idempotent), and workers share a job by
-/// skipping the one another worker holds.
+/// Works off re-apply jobs one batch at a time: the responder's housekeeper calls `runBatch`, and
+/// `scimctl mappings reapply --wait` calls it in a loop. Each batch is one short transaction that
+/// also records the job's progress, so live provisioning is never blocked for long, a crash only
+/// repeats a batch (re-applying is idempotent), and several runners (the housekeepers of several
+/// responder hosts) share a job by skipping the one another holds.
 public struct ReapplyJobRunner {
     let store: PostgresStore
 
@@ -46,12 +46,12 @@ public struct ReapplyJobRunner {
     }
 }
 
-/// What an idle worker does between requests: run re-apply batches while a job waits. A worker
-/// learns of a new job from the notification its insert sends (channel `scim_reapply`, read from
-/// what the connection has already received, no round trip), and looks by itself once a minute,
-/// for a job a crash left behind. Behind a transaction pooler, where notifications cannot reach a
-/// worker, it looks every two seconds instead (one short query).
-public final class IdleWork {
+/// What the responder's housekeeper does: run re-apply batches while a job waits, and keep the
+/// provisioning log's partitions. It learns of a new job from the notification its insert sends
+/// (channel `scim_reapply`, read from what the connection has already received, no round trip),
+/// and looks by itself once a minute, for a job a crash left behind. Behind a transaction pooler,
+/// where notifications cannot reach it, it looks every two seconds instead (one short query).
+public final class HousekeepingWork {
     static let channel = "scim_reapply"
     static let lookAnywayNanoseconds: Int64 = 60_000_000_000
     static let lookWithoutNotificationsNanoseconds: Int64 = 2_000_000_000
@@ -61,7 +61,7 @@ public final class IdleWork {
     let logger: Logger
     let clock: MonotonicClock
     private var nextLook: Int64 = 0
-    /// When this worker next asks for the log's maintenance (at its first idle moment, then hourly;
+    /// When it next asks for the log's maintenance (when it starts, then hourly;
     /// the database does it at most hourly for the whole deployment).
     private var nextMaintenance: Int64 = 0
     static let maintenanceNanoseconds: Int64 = 3_600_000_000_000
