@@ -61,11 +61,18 @@ fi
 
 # One stage of the full run: says what it does, sends the command's output to a log, shows the
 # lines of it that tell how it went, and on failure where the log is. Its status is the command's.
+STAGE_SECONDS=${SCIM_TEST_STAGE_SECONDS:-1200}
 stage() { # description, log file name, pattern of the lines to show, command...
     local description=$1 log="$LOG_DIR/$2" pattern=$3 status=0
     shift 3
     say "$description"
-    "$@" >"$log" 2>&1 || status=$?
+    if declare -F "$1" >/dev/null; then
+        "$@" >"$log" 2>&1 || status=$?
+    else
+        # A script that hangs must fail its stage, not take the rest of the run with it.
+        timeout --kill-after=30 "$STAGE_SECONDS" "$@" >"$log" 2>&1 || status=$?
+        [ "$status" -ne 124 ] || echo "error: no end after $STAGE_SECONDS s; stopped" >>"$log"
+    fi
     grep -E "$pattern" "$log" | head -40 || true
     [ "$status" -eq 0 ] || say "failed (exit $status); see $log"
     return "$status"

@@ -27,7 +27,7 @@ slug="activation-$(date +%s%N | tail -c 9)"
 scimctl tenant create "$slug" --enable-scim >/dev/null
 token=$(scimctl key create "$slug" --name "socket activation" --scope scim | sed -n 's/^SCIM_TOKEN=//p')
 [ -n "$token" ] || die "no token"
-get_users() { curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $token" "$base/scim/v2/$slug/Users?count=1"; }
+get_users() { curl -s -m 30 -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $token" "$base/scim/v2/$slug/Users?count=1"; }
 
 responder_stop
 

@@ -24,13 +24,21 @@ listener.listen(1024)
 
 
 def start():
+    # A stop may follow a start at once (restarts queue while a stop waits for kept connections).
+    # Until exec, the child would take a SIGTERM with this script's handler and lose it, so the
+    # signals stay blocked across fork and exec: the service finds them pending, as a signal sent
+    # before it blocks them itself.
+    signal.pthread_sigmask(signal.SIG_BLOCK, held_signals)
     pid = os.fork()
     if pid == 0:
+        for number in held_signals:
+            signal.signal(number, signal.SIG_DFL)
         os.dup2(listener.fileno(), 3)
         os.set_inheritable(3, True)
         os.environ["LISTEN_FDS"] = "1"
         os.environ["LISTEN_PID"] = str(os.getpid())
         os.execvp(program[0], program)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, held_signals)
     return pid
 
 
@@ -41,6 +49,7 @@ def stop(pid):
 
 
 requests = []
+held_signals = {signal.SIGTERM, signal.SIGHUP}
 signal.signal(signal.SIGHUP, lambda *_: requests.append("restart"))
 signal.signal(signal.SIGTERM, lambda *_: requests.append("stop"))
 service = start()
