@@ -340,7 +340,11 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
             ;;
         start-responder)
             [ -n "${2:-}" ] && [[ " ${APP_HOSTS[*]} " == *" app$2 "* ]] || die "usage: $0 start-responder N (1 or 2)"
-            ! supervisor_pid "app$2" >/dev/null || die "a responder already runs on app$2"
+            # A stop still under way (its workers serve nginx's kept connections for up to 10 s)
+            # is waited for; a responder that stays is an error.
+            if supervisor=$(supervisor_pid "app$2"); then
+                wait_for "the responder on app$2 to stop before it starts again" 15 not_alive "$supervisor"
+            fi
             responder_up "app$2"
             ;;
         # The bench's comparison: the standby leaves (async) or rejoins (sync) the write quorum.
