@@ -8,8 +8,9 @@ import Glibc
 /// on SIGHUP starts a fresh set and retires the old one (the socket stays open, so no request is
 /// refused), and on SIGTERM/SIGINT asks every worker to finish and exits 0 once they have.
 /// Beside the workers it keeps one housekeeper, a process that serves no requests, for the work
-/// no request should wait for: a worker holds the connections nginx keeps open to it, and the
-/// requests that come on them wait for whatever it does. It handles signals with `sigwait` only:
+/// no request should wait for: a worker busy with it would leave the next request waiting in the
+/// socket's queue (or on a connection it keeps open for a FastCGI client that asks for that).
+/// It handles signals with `sigwait` only:
 /// no handlers, no threads.
 public final class Supervisor {
     /// Runs a worker; its argument is the worker's position on the board (nil without one).

@@ -5,7 +5,7 @@ import SCIMCore
 import Glibc
 #endif
 
-/// The loop of one worker process: new connections and the connections nginx keeps open to it.
+/// The loop of one worker process: new connections and the connections a client keeps open to it.
 /// SIGTERM stays blocked in workers and is looked for (`sigpending`) between requests only, so a
 /// request in flight always finishes: the worker then drains connections already queued, serves
 /// its kept connections until nginx closes them, and exits 0. Waiting with a short timeout keeps
@@ -39,7 +39,8 @@ public struct WorkerLoop {
     /// requests nginx sends on the connections this worker keeps wait for it (longer work is the
     /// housekeeper's, see `Supervisor`).
     ///
-    /// nginx may keep a connection open for its next requests (`fastcgi_keep_conn`). libfcgi would
+    /// A client may keep a connection open for its next requests (nginx's `fastcgi_keep_conn`, off in
+    /// our configuration, README "nginx"; other FastCGI clients). libfcgi would
     /// then read only that connection until nginx closes it, while nginx opens new connections
     /// that no worker takes: the deadlock FASTCGI.md measured. So a worker waits on the listening
     /// socket and on every connection it keeps, and serves whichever has a request. It never

@@ -96,6 +96,8 @@ def test_scim_key_created_shown_once_and_used(browser, tenant):
 def test_enable_scim_switch_turns_provisioning_off_and_on(browser, tenant):
     browser.open(tenant.page("scim"))
     assert browser.driver.find_element(By.ID, "scim-state").text == "Active"
+    caption = browser.driver.find_element(By.CSS_SELECTOR, "figure.chart figcaption").text
+    assert re.search(r"busiest hour: \d+ requests?\)", caption), caption
     switch = browser.field("Enable SCIM")
     assert switch.is_selected()
     switch.click()
@@ -203,6 +205,7 @@ def test_error_grouped_then_resolved_by_a_good_request(browser, tenant):
     groups = browser.section("Open problems by cause").text
     assert "409 uniqueness" in groups and name.upper() in groups
     assert "Another user or group already has this value" in groups
+    assert "Seen once, last" in browser.text
     browser.screenshot("07-errors")
     # The identity provider fixes its data and writes the same user successfully.
     user_id = psql(f"select u.id from scim.users u join scim.tenants t on t.id = u.tenant_id where t.slug = '{tenant.slug}' and u.user_name = '{name}'")

@@ -62,6 +62,40 @@ struct FairShareTests {
         #expect(try await busy.client.patch("/Users/\(busyUser)", Self.replaceTitle).status == 200, "afterwards it is served again")
     }
 
+    /// nginx does not keep its FastCGI connections (README, "nginx"): a worker that held kept
+    /// connections would leave the requests nginx sends on them waiting behind its slow one.
+    @Test("a request held in its worker delays no request of other tenants, however many come at once")
+    func heldRequestDelaysNoOther() async throws {
+        let slow = try TestTenant.make()
+        // Three tenants, two requests each at a time: within every tenant's share of the workers.
+        let others = try (0..<3).map { _ in try TestTenant.make() }
+        let (slowUser, _) = try await slow.client.createUser("slow@example.com")
+        func burst() async throws -> [(status: Int, seconds: Double)] {
+            let requests = others.flatMap { tenant in
+                (0..<2).map { _ in
+                    Task { () async throws -> (status: Int, seconds: Double) in
+                        let started = Date()
+                        let status = try await tenant.client.get("/Users?count=0").status
+                        return (status, Date().timeIntervalSince(started))
+                    }
+                }
+            }
+            return try await requests.asyncMap { try await $0.value }
+        }
+        // Connections to every worker first, so any that nginx could keep are there.
+        for _ in 0..<3 { _ = try await burst() }
+        let holder = try await Self.holdRows([slowUser], seconds: 4)
+        let held = Task { try await slow.client.patch("/Users/\(slowUser)", Self.replaceTitle) }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        var answers: [(status: Int, seconds: Double)] = []
+        for _ in 0..<12 { answers += try await burst() }
+        #expect(answers.allSatisfy { $0.status == 200 }, "\(answers.map(\.status))")
+        let slowest = answers.map(\.seconds).max() ?? 0
+        #expect(slowest < 1, "a request of another tenant waited \(slowest) s behind the held one")
+        #expect(try await held.value.status == 200)
+        _ = try await holder.value
+    }
+
     @Test("a tenant alone on the machine may use every worker: no 429 for want of competition")
     func aloneUsesEveryWorker() async throws {
         let tenant = try TestTenant.make()

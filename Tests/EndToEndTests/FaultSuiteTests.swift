@@ -174,8 +174,8 @@ struct FaultSuiteTests {
         rows.append(try await run("SIGHUP (replace workers)", tenant) {
             let before = Set(try workers())
             kill(try supervisorPid(), SIGHUP)
-            // The old workers serve the connections nginx keeps to them until it closes them
-            // (2 s unused or 500 requests).
+            // The old workers finish what they hold (a connection kept by a FastCGI client up to
+            // 10 s; nginx keeps none).
             var after = Set<Int32>()
             for _ in 0..<100 {
                 usleep(100_000)

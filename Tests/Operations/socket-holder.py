@@ -24,7 +24,7 @@ listener.listen(1024)
 
 
 def start():
-    # A stop may follow a start at once (restarts queue while a stop waits for kept connections).
+    # A stop may follow a start at once (restarts queue while a stop takes its time).
     # Until exec, the child would take a SIGTERM with this script's handler and lose it, so the
     # signals stay blocked across fork and exec: the service finds them pending, as a signal sent
     # before it blocks them itself.

@@ -21,6 +21,11 @@ let user = ConsoleUser(id: "u1", email: "ann@example.com", tenantSlug: "acme", c
         #expect(chart.summary == "150 requests, 105 failed, in the last 3 hours")
         let one = ActivityChart([ActivitySummary.Hour(start: "2026-11-29T10:00Z", requests: 1, failures: 0)])
         #expect(one.summary == "1 request, 0 failed, in the last 1 hour")
+        #expect(chart.busiestHour == "100 requests")
+        #expect(one.busiestHour == "1 request")
+        let quiet = ActivityChart([ActivitySummary.Hour(start: "2026-11-29T10:00Z", requests: 0, failures: 0)])
+        #expect(quiet.busiestHour == "0 requests")
+        #expect(quiet.bars[0].requestsHeight == 0)
     }
 
     @Test("keys: status, scope words and the warning 14 days before expiry")
@@ -42,6 +47,17 @@ let user = ConsoleUser(id: "u1", email: "ann@example.com", tenantSlug: "acme", c
         #expect(page.keys[0].prefix == "sk_abc" && page.keys[0].lastUsed == "Never")
         #expect(page.keys[1].lastUsed == "2026-11-02 09:30 UTC")
         #expect(page.keys[0].revokeHref == "/console/acme/keys/k1/revoke")
+    }
+
+    @Test("an error says how often it was seen in words: once, 2 times")
+    func errorsSeen() throws {
+        let list = try JSONParser.parse("""
+            {"items": [
+              {"id": "e1", "kind": "rejected", "cause": "uniqueness", "occurrences": 1, "lastSeenAt": "2026-11-29T10:00:00Z"},
+              {"id": "e2", "kind": "rejected", "cause": "invalidValue", "occurrences": 2, "lastSeenAt": "2026-11-29T11:00:00Z"}]}
+            """).objectValue!
+        let page = ErrorsPage(user: user, summary: JSONObject(), list: list, showingResolved: false)
+        #expect(page.errors.map(\.seen) == ["once", "2 times"])
     }
 
     @Test("timestamps with offsets become seconds since 1970")

@@ -21,6 +21,8 @@ struct ErrorsPage {
         let detail: String
         let suggestion: String
         let occurrences: Int
+        /// "once", "3 times".
+        let seen: String
         let lastSeen: String
         let resolved: Bool
         let resolvedText: String
@@ -52,9 +54,11 @@ struct ErrorsPage {
         errors = list.listItems.map { error in
             func text(_ name: String) -> String { error[name]?.stringValue ?? "" }
             let resolvedBy = error["resolvedBy"]?.stringValue
+            let occurrences = error["occurrences"]?.intValue ?? 1
             return Row(id: text("id"), kind: ErrorsPage.kindLabel(error["kind"]?.stringValue), cause: text("cause"),
                        subject: text("subject"), resourceType: text("resourceType"), detail: text("detail"),
-                       suggestion: text("suggestion"), occurrences: error["occurrences"]?.intValue ?? 1,
+                       suggestion: text("suggestion"), occurrences: occurrences,
+                       seen: occurrences == 1 ? "once" : ConsoleFormat.count(occurrences, "time"),
                        lastSeen: ConsoleFormat.time(text("lastSeenAt")), resolved: resolvedBy != nil,
                        resolvedText: resolvedBy.map { "Resolved \(ConsoleFormat.time(text("resolvedAt"))) by \($0)" } ?? "",
                        resolveAction: "/console/\(tenant)/errors/\(text("id"))/resolve",

@@ -61,12 +61,15 @@ struct ActivityChart {
     let baseline = ActivityChart.baseline
     let bars: [Bar]
     let maximum: Int
+    /// "0 requests" when nothing came: the scale's floor of 1 is not a count.
+    let busiestHour: String
     let firstHour: String
     let lastHour: String
     let summary: String
 
     init(_ hours: [ActivitySummary.Hour]) {
-        let maximum = max(1, hours.map(\.requests).max() ?? 0)
+        let busiest = hours.map(\.requests).max() ?? 0
+        let maximum = max(1, busiest)
         let slot = hours.isEmpty ? Self.width : Self.width / hours.count
         let plot = Self.baseline - 10
         bars = hours.enumerated().map { index, hour in
@@ -78,6 +81,7 @@ struct ActivityChart {
                        label: "\(ConsoleFormat.time(hour.start)): \(ConsoleFormat.count(hour.requests, "request")), \(hour.failures) failed")
         }
         self.maximum = maximum
+        busiestHour = ConsoleFormat.count(busiest, "request")
         firstHour = hours.first.map { ConsoleFormat.time($0.start) } ?? ""
         lastHour = hours.last.map { ConsoleFormat.time($0.start) } ?? ""
         let total = hours.reduce(0) { $0 + $1.requests }
